@@ -1,0 +1,36 @@
+# The two commands of README.md: `make run` (set up, ingest + index the sample corpus, start the UI)
+# and `make test` (set up, run the whole test suite). Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install browser run test index eval bench
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU wheel on disk, before anything pulls a CUDA build
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+browser:
+	@bash scripts/install-browser.sh
+
+index: install
+	$(BIN)/govqa ingest data/reports
+
+run: index
+	$(BIN)/python ui.py
+
+test: install browser
+	$(BIN)/python -m pytest
+
+eval: index
+	$(BIN)/govqa eval run
+
+bench: index
+	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done

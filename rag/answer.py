@@ -1,0 +1,82 @@
+"""Turning retrieved paragraphs into a checked Answer, with the extractive or the LLM answerer."""
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+from .extractive import compose
+from .prompts import REFUSAL
+from .retrieve import Retrieval
+from .types import Answer, AnswerStream
+from .verify import verify
+
+FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
+
+
+def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
+    """The fixed refusal, with what the catalogue lacks and the closest paragraphs as related."""
+    text = REFUSAL + "".join(f"{n}。" for n in notes)
+    return Answer(question, text, refused=True, contexts=retrieval.hits, notes=notes,
+                  related=retrieval.hits[:3], answerer=answerer, seconds=time.perf_counter() - t0)
+
+
+def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
+    """Apply the shared citation and number checks to an answerer's raw text and build the Answer."""
+    notes = list(dict.fromkeys(notes + retrieval.plan.missing))
+    raw = raw.strip()
+    if not raw or raw.startswith(REFUSAL):
+        return refusal(question, retrieval, answerer, notes, t0)
+    checked = verify(raw, retrieval.hits)
+    if not checked.citations:
+        ans = refusal(question, retrieval, answerer, notes, t0)
+        ans.unsupported = list(checked.unsupported)
+        return ans
+    text = checked.text
+    if retrieval.plan.missing:
+        text += "\n" + "".join(f"注：{m}。" for m in retrieval.plan.missing)
+    return Answer(question, text, refused=False, citations=checked.citations, contexts=retrieval.hits,
+                  unsupported=list(checked.unsupported), notes=notes, answerer=answerer,
+                  seconds=time.perf_counter() - t0)
+
+
+def extractive_answer(question: str, retrieval: Retrieval, idf, notes=(), t0: float | None = None) -> Answer:
+    """The default, deterministic answer: quoted sentences with citation marks, or a refusal."""
+    t0 = time.perf_counter() if t0 is None else t0
+    if not retrieval.plan.groups:
+        return refusal(question, retrieval, "extractive", list(notes) + retrieval.plan.missing, t0)
+    text, _ = compose(question, retrieval.groups, idf)
+    return finish(question, text, retrieval, "extractive", list(notes), t0)
+
+
+def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, stream: bool = False):
+    """Ask the LLM; check its answer like any other; fall back to the extractive answer if it fails."""
+    from ingest.errors import LLMError
+
+    from .llm_answer import llm_answer
+
+    t0 = time.perf_counter()
+    if not retrieval.plan.groups:
+        return refusal(question, retrieval, "llm", list(retrieval.plan.missing), t0)
+    notes = list(retrieval.plan.missing)
+    if not stream:
+        try:
+            raw = llm_answer(question, retrieval.hits, llm, prompt, notes=notes)
+        except LLMError as e:
+            return extractive_answer(question, retrieval, idf, [FALLBACK_NOTE.format(error=e.message)], t0)
+        return finish(question, raw, retrieval, "llm", [], t0)
+
+    state: dict = {}
+
+    def chunks() -> Iterator[str]:
+        try:
+            for piece in llm_answer(question, retrieval.hits, llm, prompt, notes=notes, stream=True):
+                yield piece
+        except LLMError as e:
+            state["fallback"] = extractive_answer(question, retrieval, idf,
+                                                  [FALLBACK_NOTE.format(error=e.message)], t0)
+            yield "\n" + state["fallback"].text
+
+    def done(raw: str) -> Answer:
+        return state.get("fallback") or finish(question, raw, retrieval, "llm", [], t0)
+
+    return AnswerStream(chunks(), done)

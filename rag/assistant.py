@@ -1,0 +1,87 @@
+"""The public entry point: an Assistant that loads an index, retrieves, and answers with citations."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ingest.model import Corpus, Paragraph, Report
+
+from .answer import extractive_answer, llm_answer_checked
+from .index import LoadedIndex, load_index
+from .retrieve import Retrieval, Retriever
+from .settings import Settings
+from .types import Answer, AnswerStream, Hit
+
+
+class Assistant:
+    """Question answering over one index. Build with `Assistant.load()`; ask with `ask()`."""
+
+    def __init__(self, index: LoadedIndex, settings: Settings, embedder=None, llm=None):
+        from .places import place_names
+
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self.retriever = Retriever(index, embedder, settings.fusion, settings.rrf_k,
+                                   settings.dense_weight, settings.bm25_weight, places=place_names())
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, settings: Settings | None = None) -> "Assistant":
+        """Open the index under `path` (a data dir or an index dir; default: settings.data_dir)."""
+        from .build import check_model, open_embedder
+        from .llm import ChatLLM
+
+        settings = settings or Settings()
+        index_dir = settings.index_dir
+        if path is not None:
+            path = Path(path)
+            index_dir = path if (path / "CURRENT").exists() else path / "index"
+        index = load_index(index_dir)
+        check_model(index, settings)
+        embedder = open_embedder(settings)
+        check_model(index, settings, embedder)
+        llm = ChatLLM(settings) if settings.llm_configured else None
+        return cls(index, settings, embedder, llm)
+
+    # --- the corpus -------------------------------------------------------------------------------
+    @property
+    def corpus(self) -> Corpus:
+        return self.index.corpus
+
+    def catalogue(self) -> list[dict]:
+        from ingest.catalogue import catalogue_rows
+
+        return catalogue_rows(self.corpus)
+
+    def report(self, report_id: str) -> Report:
+        return self.corpus.report(report_id)
+
+    def paragraph(self, report_id: str, number: int) -> Paragraph:
+        return self.corpus.report(report_id).paragraph(number)
+
+    # --- retrieval and answers --------------------------------------------------------------------
+    def search(self, question: str, k: int | None = None, region: str | None = None, year: int | None = None) -> Retrieval:
+        """Retrieval with its plan (regions, years, groups, what the corpus lacks)."""
+        return self.retriever.retrieve(question, k or self.settings.top_k, region=region, year=year)
+
+    def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> list[Hit]:
+        """The top paragraphs for a question: each Hit has region, year, paragraph, section, text, score."""
+        return self.search(question, k, region, year).hits
+
+    def ask(self, question: str, region: str | None = None, year: int | None = None, stream: bool = False,
+            answerer: str | None = None) -> Answer | AnswerStream:
+        """A Chinese answer with verified citations; with stream=True, an AnswerStream of text pieces."""
+        t0 = time.perf_counter()
+        retrieval = self.search(question, region=region, year=year)
+        answerer = answerer or self.settings.answerer
+        if answerer == "llm" and self.llm is not None:
+            from .prompts import load_prompt
+
+            prompt = load_prompt(self.settings.llm_prompt, self.settings.prompts_dir)
+            return llm_answer_checked(question, retrieval, self.llm, prompt, self.index.keyword.idf, stream=stream)
+        notes = ["未配置 LLM，已使用抽取式回答。"] if answerer == "llm" else []
+        answer = extractive_answer(question, retrieval, self.index.keyword.idf, notes, t0)
+        if stream:
+            return AnswerStream(iter([answer.text]), lambda _text: answer)
+        return answer

@@ -1,0 +1,195 @@
+"""The on-disk index: one generation = corpus snapshot + TextNodes + FAISS vectors + BM25 tokens, switched atomically."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest import chunk_report
+from ingest.errors import IndexError_
+from ingest.model import Chunk, Corpus, Report
+from ingest.store import load_corpus, save_corpus
+
+from .bm25 import KeywordIndex
+from .tokenize import tokens
+
+INDEX_FORMAT = 1
+CURRENT = "CURRENT"
+
+
+def report_hash(report: Report) -> str:
+    """Content hash of what a report contributes to the index (metadata + paragraphs)."""
+    h = hashlib.sha256()
+    for part in (report.id, report.region, str(report.year), report.level, report.province):
+        h.update(part.encode() + b"\x00")
+    for p in report.paragraphs:
+        h.update(f"{p.number}\x00{p.kind}\x00{p.section}\x00{p.text}\x01".encode())
+    return h.hexdigest()
+
+
+def corpus_chunks(corpus: Corpus) -> list[Chunk]:
+    """The chunks that are indexed: every non-heading paragraph of every report, in corpus order."""
+    out: list[Chunk] = []
+    for report in corpus.reports:
+        headings = {p.number for p in report.paragraphs if p.kind == "heading"}
+        out.extend(c for c in chunk_report(report) if c.paragraph not in headings)
+    return out
+
+
+def _node(chunk: Chunk, report: Report):
+    from llama_index.core.schema import TextNode
+
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata={
+            "report_id": report.id,
+            "region": report.region,
+            "short": report.short,
+            "year": report.year,
+            "level": report.level,
+            "province": report.province,
+            "section": report.paragraph(chunk.paragraph).section,
+            "paragraph": chunk.paragraph,
+            "part": chunk.part,
+            "header": chunk.header,
+        },
+    )
+
+
+@dataclass
+class LoadedIndex:
+    """An index generation in memory: what retrieval needs."""
+
+    path: Path
+    manifest: dict
+    corpus: Corpus
+    chunks: list[Chunk]
+    vectors: object | None  # llama-index FaissVectorStore, None in BM25-only mode
+    keyword: KeywordIndex
+
+    @property
+    def embed_model(self) -> str:
+        return self.manifest["embed_model"]
+
+
+def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None, cache=None, progress=False) -> Path:
+    """Write a new index generation for `corpus` and switch to it atomically; returns the generation path.
+
+    `embedder` is None only for embed_model "bm25". `cache` (an EmbeddingCache) makes unchanged
+    chunks cost nothing to re-embed. An interrupted build leaves the previous generation current.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    chunks = corpus_chunks(corpus)
+    by_id = {r.id: r for r in corpus.reports}
+    gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
+    tmp = gen.with_name(gen.name + ".partial")
+    tmp.mkdir()
+    try:
+        save_corpus(corpus, tmp / "corpus.json")
+        nodes = [_node(c, by_id[c.report_id]) for c in chunks]
+        with open(tmp / "nodes.jsonl", "w", encoding="utf-8") as f:
+            for n in nodes:
+                f.write(n.to_json() + "\n")
+        with open(tmp / "tokens.json", "w", encoding="utf-8") as f:
+            json.dump([tokens(c.embed_text) for c in chunks], f, ensure_ascii=False)
+        dim = None
+        if embedder is not None:
+            texts = [c.embed_text for c in chunks]
+            vecs = cache.embed(texts, embedder, progress=progress) if cache else embedder.embed_passages(texts, progress)
+            vecs = np.asarray(vecs, dtype=np.float32)
+            dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
+            _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
+        manifest = {
+            "format": INDEX_FORMAT,
+            "embed_model": embed_model,
+            "embed_identity": getattr(embedder, "identity", "bm25"),
+            "dim": dim,
+            "chunks": len(chunks),
+            "reports": {r.id: report_hash(r) for r in corpus.reports},
+            "corpus_sha256": hashlib.sha256((tmp / "corpus.json").read_bytes()).hexdigest(),
+            "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, gen)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = index_dir / (CURRENT + ".tmp")
+    pointer.write_text(gen.name, encoding="utf-8")
+    os.replace(pointer, index_dir / CURRENT)
+    _prune(index_dir, keep=gen.name)
+    return gen
+
+
+def _write_faiss(vecs: np.ndarray, dim: int, nodes, path: Path) -> None:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(dim))
+    for node, vec in zip(nodes, vecs):
+        node.embedding = vec.tolist()
+    store.add(nodes)
+    store.persist(persist_path=str(path))
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    for p in index_dir.iterdir():
+        if p.is_dir() and p.name.startswith("gen-") and p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def current_generation(index_dir: Path) -> Path:
+    """The generation CURRENT points at, or a clear error when there is no usable index."""
+    index_dir = Path(index_dir)
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexError_(
+            f"no index at {index_dir}",
+            fix="build it: govqa ingest data/reports (or make run)",
+            path=str(index_dir),
+        )
+    gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+    if not (gen / "manifest.json").exists():
+        raise IndexError_(f"index generation {gen.name} is missing or incomplete", fix="rebuild: govqa index", path=str(gen))
+    return gen
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load the current generation (corpus, nodes, FAISS vectors, BM25)."""
+    from ingest.model import Chunk as _Chunk
+
+    gen = current_generation(index_dir)
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != INDEX_FORMAT:
+            raise IndexError_(
+                f"index format {manifest.get('format')} is not {INDEX_FORMAT}", fix="rebuild: govqa index", path=str(gen)
+            )
+        corpus = load_corpus(gen / "corpus.json")
+        chunks = []
+        with open(gen / "nodes.jsonl", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                m = d["metadata"]
+                chunks.append(_Chunk(m["report_id"], m["paragraph"], m["part"], d["text"], m["header"]))
+        chunk_tokens = json.loads((gen / "tokens.json").read_text(encoding="utf-8"))
+        vectors = None
+        if manifest.get("dim"):
+            from llama_index.vector_stores.faiss import FaissVectorStore
+
+            vectors = FaissVectorStore.from_persist_path(str(gen / "vectors.faiss"))
+    except IndexError_:
+        raise
+    except (OSError, ValueError, KeyError) as e:
+        raise IndexError_(f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)) from e
+    if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.client.ntotal != len(chunks)):
+        raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
+    return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens))

@@ -1,0 +1,180 @@
+"""Reading a question: which regions and report years it is about, and what the corpus does not hold."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ingest.model import Corpus
+
+_MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
+_YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
+# Words that make a question about the plans/targets of the year it names (answered by that year's report).
+_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要达到|今年要|工作报告|报告中")
+# Words that make it about what happened in the year it names (answered by the next year's report).
+_OUTCOME = re.compile(r"完成|实现了|达到了|增长了|回顾|成效|成绩|取得|实际|去年|多大|增长多少|增速多少|排名|怎么样|如何")
+
+
+@dataclass
+class Group:
+    """One retrieval group: the reports searched for one region (and year) of the question."""
+
+    label: str  # e.g. "济南市 2024年报告"
+    report_ids: list[str]
+    region: str | None = None
+    year: int | None = None  # the year the question names
+    role: str = "any"  # target | outcome | any: how the named year relates to the report year
+
+
+@dataclass
+class QueryPlan:
+    """What a question asks about, resolved against the catalogue."""
+
+    question: str
+    regions: list[str] = field(default_factory=list)  # full region names found in the catalogue
+    years: list[int] = field(default_factory=list)  # years named in the question
+    role: str = "any"
+    groups: list[Group] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # Chinese notes: 库中没有杭州市的报告 ...
+
+    @property
+    def comparison(self) -> bool:
+        return len(self.groups) > 1
+
+
+def _names(full: str, short: str) -> set[str]:
+    names = {full, short}
+    for suffix in ("市", "省", "县", "区"):
+        if full.endswith(suffix) and len(full) > 2:
+            names.add(full[: -len(suffix)])
+    return {n for n in names if len(n) >= 2}
+
+
+def _find(question: str, names: dict[str, str]) -> list[str]:
+    """Values of `names` whose keys occur in question, longest match first, in order of appearance."""
+    found: list[tuple[int, str]] = []
+    taken = [False] * len(question)
+    for name in sorted(names, key=len, reverse=True):
+        for m in re.finditer(re.escape(name), question):
+            if not any(taken[m.start() : m.end()]):
+                for i in range(m.start(), m.end()):
+                    taken[i] = True
+                found.append((m.start(), names[name]))
+    out: list[str] = []
+    for _, v in sorted(found):
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def plan_query(
+    question: str,
+    corpus: Corpus,
+    region: str | None = None,
+    year: int | None = None,
+    places: Iterable[str] = (),
+) -> QueryPlan:
+    """Resolve regions and years (from arguments or from the question) into retrieval groups.
+
+    `places` are other place names (a gazetteer) so that a region the corpus lacks is reported as such.
+    """
+    reports = corpus.reports
+    region_names: dict[str, str] = {}
+    for r in reports:
+        for n in _names(r.region, r.short):
+            region_names.setdefault(n, r.region)
+    province_names: dict[str, str] = {}
+    for r in reports:
+        for n in _names(r.province, r.province):
+            if n not in region_names:
+                province_names[n] = r.province
+    listed_names = {}
+    for item in corpus.listed:
+        if not item.has_text:
+            for n in _names(item.region, item.region):
+                if n not in region_names:
+                    listed_names[n] = item.region
+    other = {}
+    for p in places:
+        for n in _names(p, p):
+            if n not in region_names and n not in province_names and n not in listed_names:
+                other[n] = p
+
+    plan = QueryPlan(question)
+    text = question
+    if region:
+        hits = _find(region, {**region_names, **province_names})
+        if not hits:
+            plan.missing.append(f"库中没有{region}的报告")
+            return plan
+        asked = hits
+    else:
+        everything = {**other, **listed_names, **province_names, **region_names}
+        asked = _find(text, everything)
+        for name in asked:
+            if name in listed_names.values():
+                plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")
+            elif name in other.values():
+                plan.missing.append(f"库中没有{name}的报告")
+        named_any = bool(asked)
+        asked = [a for a in asked if a in region_names.values() or a in province_names.values()]
+        if named_any and not asked:  # every region the question names is missing from the corpus
+            return plan
+
+    years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
+    plan.years = years
+    target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
+    plan.role = "target" if target else "outcome" if outcome else "any"
+    if year:  # an explicit year argument is the report year
+        plan.role = "report"
+
+    def pick(candidates, y: int | None) -> tuple[list, int | None]:
+        if y is None:
+            return candidates, None
+        if plan.role in ("target", "report"):
+            order = [y]
+        elif plan.role == "outcome":
+            order = [y + 1, y]
+        else:
+            order = [y, y + 1]
+        for want in order:
+            chosen = [r for r in candidates if r.year == want]
+            if chosen:
+                return chosen, want
+        return [], None
+
+    members_wanted = bool(_MEMBERS.search(text))
+    region_sets = []
+    if asked:
+        for name in asked:
+            own = [r for r in reports if r.region == name]
+            members = [r for r in reports if r.province == name and r.region != name]
+            if own and not (members_wanted and members):
+                plan.regions.append(name)
+                # A province's own report lacks the year asked: its cities' reports may have it.
+                if members and years and not any(pick(own, y)[0] for y in years):
+                    own = members
+                region_sets.append((name, own))
+            else:
+                region_sets.append((name, members))
+    else:
+        region_sets.append((None, list(reports)))
+
+    for name, candidates in region_sets:
+        for y in years or [None]:
+            chosen, report_year = pick(candidates, y)
+            if not chosen:
+                have = sorted({r.year for r in candidates})
+                where = name or "语料库"
+                span = f"{y}年或{y + 1}年" if plan.role in ("outcome", "any") else f"{y}年"
+                plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
+                continue
+            label = (name or "全部地区") + (f" {report_year}年报告" if report_year else "")
+            plan.groups.append(Group(label, [r.id for r in chosen], name, y, _role(plan.role, y, report_year)))
+    return plan
+
+
+def _role(role: str, asked: int | None, report_year: int | None) -> str:
+    if asked is None or report_year is None:
+        return "any"
+    return "outcome" if report_year == asked + 1 else "target"

@@ -1,0 +1,105 @@
+"""Hybrid retrieval: FAISS dense search and BM25 fused by reciprocal rank, filtered to the question's reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import LoadedIndex
+from .query import Group, QueryPlan, plan_query
+from .synonyms import expand
+from .tokenize import tokens
+from .types import Hit
+
+CANDIDATES = 60  # chunks taken from each ranking before fusion
+
+
+@dataclass
+class Retrieval:
+    """The plan for a question and the paragraphs found for each of its groups."""
+
+    plan: QueryPlan
+    groups: list[tuple[Group, list[Hit]]]
+
+    @property
+    def hits(self) -> list[Hit]:
+        seen, out = set(), []
+        for _, hits in self.groups:
+            for h in hits:
+                if h.id not in seen:
+                    seen.add(h.id)
+                    out.append(h)
+        return out
+
+
+class Retriever:
+    """Searches one loaded index with one embedder (None: BM25 only)."""
+
+    def __init__(self, index: LoadedIndex, embedder=None, fusion: str = "rrf", rrf_k: int = 60,
+                 dense_weight: float = 1.0, bm25_weight: float = 1.0, places=()):
+        self.index = index
+        self.embedder = embedder
+        self.fusion = fusion if embedder is not None else "bm25"
+        self.rrf_k, self.dense_weight, self.bm25_weight = rrf_k, dense_weight, bm25_weight
+        self.places = tuple(places)
+        self._reports = {r.id: r for r in index.corpus.reports}
+        self._chunk_report = np.array([c.report_id for c in index.chunks], dtype=object)
+
+    def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> Retrieval:
+        """Plan the question against the catalogue, then search each group separately."""
+        plan = plan_query(question, self.index.corpus, region=region, year=year, places=self.places)
+        qvec = self._embed_query(question) if plan.groups and self.fusion != "bm25" else None
+        qtok = tokens(question)
+        qtok = qtok + tokens(expand(qtok))
+        return Retrieval(plan, [(g, self.search(qvec, qtok, g.report_ids, k)) for g in plan.groups])
+
+    def _embed_query(self, question: str) -> np.ndarray:
+        return np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+
+    def search(self, qvec, qtok: list[str], report_ids: list[str], k: int) -> list[Hit]:
+        """Top-k paragraphs of the given reports by fused dense and keyword rank."""
+        allowed = np.flatnonzero(np.isin(self._chunk_report, report_ids))
+        if len(allowed) == 0:
+            return []
+        dense_rank, dense_score = {}, {}
+        if qvec is not None:
+            for rank, (pos, score) in enumerate(self._dense(qvec, allowed)):
+                dense_rank[pos], dense_score[pos] = rank, score
+        bm25 = self.index.keyword.scores(qtok)
+        order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
+        bm25_rank = {int(pos): rank for rank, pos in enumerate(order) if bm25[pos] > 0}
+
+        fused: dict[int, float] = {}
+        for ranks, weight, used in ((dense_rank, self.dense_weight, self.fusion in ("rrf", "dense")),
+                                    (bm25_rank, self.bm25_weight, self.fusion in ("rrf", "bm25"))):
+            if used:
+                for pos, rank in ranks.items():
+                    fused[pos] = fused.get(pos, 0.0) + weight / (self.rrf_k + rank + 1)
+        # Paragraph score = its best chunk's score.
+        best: dict[tuple[str, int], tuple[float, int]] = {}
+        for pos, score in fused.items():
+            c = self.index.chunks[pos]
+            key = (c.report_id, c.paragraph)
+            if key not in best or score > best[key][0]:
+                best[key] = (score, pos)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
+        hits = []
+        for (report_id, number), (score, pos) in ranked:
+            report = self._reports[report_id]
+            para = report.paragraph(number)
+            chunk = self.index.chunks[pos]
+            hits.append(Hit(report_id, report.region, report.short, report.year, number, para.section, para.text,
+                            float(score), dense_score.get(pos), float(bm25[pos]) if pos in bm25_rank else None,
+                            chunk.text if chunk.text != para.text else None))
+        return hits
+
+    def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
+        import faiss
+
+        faiss_index = self.index.vectors.client
+        n = min(CANDIDATES, len(allowed))
+        params = None
+        if len(allowed) < faiss_index.ntotal:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        scores, ids = faiss_index.search(qvec.reshape(1, -1), n, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]

