@@ -12,18 +12,28 @@ from .types import Hit
 
 # Words of the question that say what kind of answer is wanted, not what it is about.
 _ASK_WORDS = frozenset(
-    "多少 几 哪些 什么 怎样 怎么样 如何 是否 有没有 吗 呢 目标 预期 计划 打算 安排 提出 明确 要求 报告 提到 "
-    "说 讲 介绍 情况 具体 分别 比较 对比 相比 相比较 各 两 两市 两地 之间 区别 差异 哪个 更 高 低 和 与 及 "
-    "今年 去年 当年 全年 年度 年 月 实现 完成 达到 取得 增长 主要 重点 工作 任务 内容 举措 措施 方面".split()
+    "多少 几 哪些 哪几 什么 怎样 怎么样 如何 是否 有没有 吗 呢 目标 预期 计划 打算 安排 提出 明确 要求 报告 提到 "
+    "说 讲 介绍 情况 具体 分别 比较 对比 相比 相比较 各 两 两市 两地 之间 区别 差异 哪个 谁 更 高 低 快 慢 和 与 及 "
+    "今年 去年 上年 当年 全年 年度 年 月 实现 完成 达到 取得 主要 重点 工作 任务 内容 举措 措施 方面 "
+    "多大 规模 数量 实际 人数 总数 是 多 要 定 定了 里 指 意思 含义 解释 字 只 对 真的 是不是 对不对 "
+    "个 项 家 万 亿 元 人 次 全市 全省 市里 城市 地方 哪里 这 那 其 中 的 了 有 在 为 上 下 新 达 "
+    "情况怎样 水平 表现 进展 成果 效果 做了 做 干 搞 推进 推动 加快 建设 更高 更快 更多 更大 更低 哪个 谁 "
+    "各是 各自 分别是 怎么 构成 组成 之城 之一 两者 二者 一样 相同 不同".split()
 )
-_FIGURE_Q = re.compile(r"多少|几|多大|比例|增速|增幅|规模|总量|总额|目标|数量|多高|占比|率")
-_LIST_Q = re.compile(r"哪些|哪几|有什么|包括|举措|措施|几个方面|重点|任务|内容|做法|工作")
-_DEFINE_Q = re.compile(r"是什么意思|指什么|指的是|含义|什么是|是指|解释|定义")
+_FIGURE_Q = re.compile(r"多少|几|多大|比例|增速|增幅|规模|总量|总额|目标|数量|多高|占比|比重|率|吗")
+_LIST_Q = re.compile(r"哪些|哪几|有什么|包括|举措|措施|几个方面|分别是什么|是哪|指哪")
+_DEFINE_Q = re.compile(r"什么意思|指什么|指的是|含义|什么是|是指|解释|定义|怎么构成|指哪|是什么")
+_QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
 _DIGIT = re.compile(r"\d")
+_CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 _SENT = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
 _CLAUSE = re.compile(r"[^，,、：:]*[，,、：:]?")
-_REVIEW = re.compile(r"回顾|过去|去年|一年来|五年|工作总结|成绩|成效")
-_PLAN = re.compile(r"安排|目标|任务|重点|要求|计划|思路|今年|部署|总体")
+_ENUM = re.compile(r"(?:^|[。；;])\s*((?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[,，、]?)[^。；;，,：:]{2,24})")
+_FOOTNOTE = re.compile(r"^\[\d+\]")
+_REVIEW_SECTION = re.compile(r"回顾|过去|一年来|五年来|工作总结")
+_PLAN_SECTION = re.compile(r"安排|主要工作|重点工作|目标|任务|总体要求|工作部署|新征程")
+_REVIEW_SENT = re.compile(r"预计|完成|实现|同比|比上年|达到|突破|增长[\d.]+%(?!左右|以上)")
+_PLAN_SENT = re.compile(r"目标|力争|预期|计划|确保|年内|全年要|今年")
 
 MIN_COVERAGE = 0.5  # share of the question's content weight a sentence must cover to count as an answer
 
@@ -38,21 +48,68 @@ class Pick:
     score: float
 
 
-def question_terms(question: str, group_names: list[str]) -> list[list[str]]:
-    """Content terms of the question, each with its synonyms: [[term, syn1, ...], ...]."""
+@dataclass
+class Term:
+    """A content word of the question: its synonyms count in full, its parts (sub-words) in part."""
+
+    text: str
+    alts: list[str]
+    parts: list[str]
+    weight: float = 1.0
+
+    def credit(self, low: str) -> float:
+        if any(a in low for a in self.alts):
+            return 1.0
+        if self.parts:
+            return 0.9 * sum(p in low for p in self.parts) / len(self.parts)
+        return 0.0
+
+
+def question_terms(question: str, group_names: list[str], idf: Callable[[str], float] | None = None) -> list[Term]:
+    """Content terms of the question with their synonyms and parts, weighted by rarity in the corpus."""
     names = set()
     for n in group_names:
         names.update(tokens(n))
         names.add(n)
-    terms = []
-    for t in dict.fromkeys(tokens(question)):
-        if t in _ASK_WORDS or t in names or re.fullmatch(r"20\d\d|\d+", t):
-            continue
-        group = [t] + [s for s in tokens(expand([t])) if s != t]
-        terms.append(group)
-    # Drop a term that is part of a longer term also present (search mode yields 生产, 总值 and 生产总值).
-    flat = [g[0] for g in terms]
-    return [g for g in terms if not any(g[0] != o and g[0] in o for o in flat)]
+    quoted = list(dict.fromkeys(_QUOTED.findall(question)))  # “两个新样板”: one exact term
+    toks = [t for t in dict.fromkeys(tokens(_QUOTED.sub(" ", question)))
+            if t not in _ASK_WORDS and t not in names and not re.fullmatch(r"20\d\d|[\d.%]+|[\d.]+[%万亿元个家人]*", t)]
+    longest = [t for t in toks if not any(t != o and t in o for o in toks)]
+    terms = [Term(q, [q], _bigrams(q) if len(q) >= 3 else [], 2.0) for q in quoted]
+    for t in longest:
+        alts = [t] + [x for x in expand([t]).lower().split() if x != t]
+        parts = [o for o in toks if o != t and o in t] or (_bigrams(t) if len(t) >= 3 and _CJK.match(t) else [])
+        terms.append(Term(t, alts, parts))
+    if idf is not None:
+        for term in terms:
+            term.weight *= max(idf(a) for a in term.alts)
+    return terms
+
+
+def _bigrams(text: str) -> list[str]:
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+def section_role(section: str, report_year: int) -> str | None:
+    """'review' for sections about the previous year, 'plan' for the report year's plans, else None."""
+    top = section.split(" > ")[0]
+    years = [int(y) for y in re.findall(r"(20\d\d)年", top)]
+    if _REVIEW_SECTION.search(top) or report_year - 1 in years:
+        return "review"
+    if _PLAN_SECTION.search(top) or report_year in years:
+        return "plan"
+    return None
+
+
+def sentence_role(sentence: str, section: str, report_year: int) -> str | None:
+    role = section_role(section, report_year)
+    if role:
+        return role
+    if re.search(r"预计|去年|过去一年|刚刚过去", sentence):
+        return "review"
+    if _PLAN_SENT.search(sentence):
+        return "plan"
+    return None
 
 
 def _sentences(text: str) -> list[str]:
@@ -64,43 +121,60 @@ def _narrow(sentence: str, matches: Callable[[str], float]) -> str:
     if len(sentence) <= 90:
         return sentence
     clauses = [c for c in (m.group(0) for m in _CLAUSE.finditer(sentence)) if c]
-    best = max(range(len(clauses)), key=lambda i: (matches(clauses[i]), -i))
-    end = best + 1
+    best = max(range(len(clauses)), key=lambda i: (matches(clauses[i]), bool(_DIGIT.search(clauses[i])), -i))
+    start, end = best, best + 1
     if not _DIGIT.search(clauses[best]) and end < len(clauses) and _DIGIT.search(clauses[end]):
         end += 1
-    start = best
-    if _DIGIT.search(clauses[best]) and not matches(clauses[best]) and best > 0:
+    if _DIGIT.search(clauses[best]) and matches(clauses[best]) == 0 and best > 0:
         start -= 1
     span = "".join(clauses[start:end]).strip("，,、：: ")
     return span if len(span) >= 6 else sentence
 
 
+def enumeration(text: str, after: str) -> list[str]:
+    """The item heads of an enumeration (一是…、二是…) that follows `after` in a paragraph."""
+    at = text.find(after)
+    if at < 0:
+        return []
+    items = [m.group(1).strip() for m in _ENUM.finditer(text, at + len(after) - 1)]
+    return items if len(items) >= 2 else []
+
+
 def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: Callable[[str], float],
-                   limit: int = 1) -> list[Pick]:
-    """The best answering sentences among the hits, best first (at most `limit`, from distinct sentences)."""
-    terms = question_terms(question, group_names)
+                   limit: int = 1, role: str = "any") -> list[Pick]:
+    """The best answering sentences among the hits, best first (at most `limit`, from distinct sentences).
+
+    With role 'outcome' only sentences about the previous year count; with 'target', only the report
+    year's plans (sections that cannot be told apart count for both).
+    """
+    terms = question_terms(question, group_names, idf)
     if not terms:
         return []
-    weights = [max(idf(t) for t in g) for g in terms]
-    total = sum(weights)
-    wants_figure = bool(_FIGURE_Q.search(question)) and not _DEFINE_Q.search(question)
+    total = sum(t.weight for t in terms)
     wants_definition = bool(_DEFINE_Q.search(question))
+    wants_figure = bool(_FIGURE_Q.search(question)) and not wants_definition
 
     def covered(text: str) -> float:
         low = text.lower()
-        return sum(w for g, w in zip(terms, weights) if any(t in low for t in g)) / total
+        return sum(t.weight * t.credit(low) for t in terms) / total
 
     picks = []
     for rank, hit in enumerate(hits):
+        footnote = bool(_FOOTNOTE.match(hit.text))
         for sent in _sentences(hit.text):
             cov = covered(sent)
             if cov <= 0:
                 continue
+            srole = sentence_role(sent, hit.section, hit.year)
+            if role == "outcome" and srole == "plan" or role == "target" and srole == "review":
+                continue
             score = cov + 0.03 * (len(hits) - rank)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
-            if wants_definition and re.match(r"^\[?\d+\]", hit.text):
-                score += 0.2
+            if role != "any" and srole == {"outcome": "review", "target": "plan"}[role]:
+                score += 0.1
+            if wants_definition and footnote:
+                score += 0.3
             quote = _narrow(sent, covered) if wants_figure else sent
             picks.append(Pick(hit, quote, cov, score))
     picks.sort(key=lambda p: -p.score)
@@ -116,30 +190,38 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
     return out
 
 
-def year_phrase(hit: Hit, role: str) -> str:
+def year_phrase(hit: Hit, role: str, quote: str) -> str:
     """Which report a figure comes from and whether it reviews the previous year or plans the report year."""
-    if role == "outcome" or (role == "any" and _REVIEW.search(hit.section) and not _PLAN.search(hit.section)):
+    srole = sentence_role(quote, hit.section, hit.year)
+    if srole == "review" or (srole is None and role == "outcome"):
         return f"{hit.region}{hit.year}年政府工作报告（回顾{hit.year - 1}年）"
-    if role == "target" or _PLAN.search(hit.section):
+    if srole == "plan" or (srole is None and role == "target"):
         return f"{hit.region}{hit.year}年政府工作报告（{hit.year}年安排）"
     return f"{hit.region}{hit.year}年政府工作报告"
 
 
 def compose(question: str, groups: list[tuple[Group, list[Hit]]], idf: Callable[[str], float]) -> tuple[str, list[Pick]]:
     """The extractive answer text (with citation marks) and the picks it quotes; "" when nothing answers."""
-    limit = 3 if _LIST_Q.search(question) and not _FIGURE_Q.search(question) else 1
+    is_list = bool(_LIST_Q.search(question))
+    limit = 2 if is_list else 1
     comparison = len(groups) > 1
     lines, used = [], []
+    names = [n for _, hits in groups for h in hits[:1] for n in (h.region, h.short)]
+    names += [g.region for g, _ in groups if g.region]
     for group, hits in groups:
-        names = [h.region for h in hits[:1]] + [h.short for h in hits[:1]] + ([group.region] if group.region else [])
-        picks = pick_sentences(question, hits, names, idf, limit=limit)
+        picks = pick_sentences(question, hits, names, idf, limit=limit, role=group.role)
         if not picks:
             if comparison:
                 lines.append(f"- {group.label}：未提及。")
             continue
         used.extend(picks)
-        body = "".join(f"{_ensure_stop(p.quote)}{p.hit.mark}" for p in picks)
-        head = year_phrase(picks[0].hit, group.role)
+        parts = []
+        for p in picks:
+            items = enumeration(p.hit.text, p.quote) if is_list else []
+            extra = f"其中：{'；'.join(items)}。" if items else ""
+            parts.append(f"{_ensure_stop(p.quote)}{extra}{p.hit.mark}")
+        head = year_phrase(picks[0].hit, group.role, picks[0].quote)
+        body = "".join(parts)
         lines.append(f"- {head}：{body}" if comparison else f"据{head}：{body}")
     if not used:
         return "", []

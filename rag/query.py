@@ -10,9 +10,9 @@ from ingest.model import Corpus
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
 # Words that make a question about the plans/targets of the year it names (answered by that year's report).
-_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要达到|今年要|工作报告|报告中")
+_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要|工作报告|报告中")
 # Words that make it about what happened in the year it names (answered by the next year's report).
-_OUTCOME = re.compile(r"完成|实现了|达到了|增长了|回顾|成效|成绩|取得|实际|去年|多大|增长多少|增速多少|排名|怎么样|如何")
+_OUTCOME = re.compile(r"完成|实现了|达到了|增长了|了多少|了几|回顾|成效|成绩|取得|实际|去年|上年|增长多少|增速多少|排名|怎么样")
 
 
 @dataclass
@@ -124,7 +124,10 @@ def plan_query(
     years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
     plan.years = years
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
-    plan.role = "target" if target else "outcome" if outcome else "any"
+    if target and outcome and len(years) > 1:  # e.g. "2022年实际…和2025年的目标": each year by what exists
+        plan.role = "any"
+    else:
+        plan.role = "target" if target else "outcome" if outcome else "any"
     if year:  # an explicit year argument is the report year
         plan.role = "report"
 
@@ -133,8 +136,8 @@ def plan_query(
             return candidates, None
         if plan.role in ("target", "report"):
             order = [y]
-        elif plan.role == "outcome":
-            order = [y + 1, y]
+        elif plan.role == "outcome":  # a report never holds the outcomes of its own year
+            order = [y + 1]
         else:
             order = [y, y + 1]
         for want in order:
@@ -166,11 +169,12 @@ def plan_query(
             if not chosen:
                 have = sorted({r.year for r in candidates})
                 where = name or "语料库"
-                span = f"{y}年或{y + 1}年" if plan.role in ("outcome", "any") else f"{y}年"
+                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(plan.role, f"{y}年")
                 plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
                 continue
             label = (name or "全部地区") + (f" {report_year}年报告" if report_year else "")
-            plan.groups.append(Group(label, [r.id for r in chosen], name, y, _role(plan.role, y, report_year)))
+            role = _role(plan.role, y, report_year) if y is not None else plan.role
+            plan.groups.append(Group(label, [r.id for r in chosen], name, y, role))
     return plan
 
 
