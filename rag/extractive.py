@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from .numbers import extract_numbers, units_match
 from .query import Group
 from .synonyms import expand
 from .tokenize import tokens
@@ -15,20 +16,21 @@ _ASK_WORDS = frozenset(
     "多少 几 哪些 哪几 什么 怎样 怎么样 如何 是否 有没有 吗 呢 目标 预期 计划 打算 安排 提出 明确 要求 报告 提到 "
     "说 讲 介绍 情况 具体 分别 比较 对比 相比 相比较 各 两 两市 两地 之间 区别 差异 哪个 谁 更 高 低 快 慢 和 与 及 "
     "今年 去年 上年 当年 全年 年度 年 月 实现 完成 达到 取得 主要 重点 工作 任务 内容 举措 措施 方面 "
-    "多大 规模 数量 实际 人数 总数 是 多 要 定 定了 里 指 意思 含义 解释 字 只 对 真的 是不是 对不对 "
+    "多大 实际 人数 总数 是 多 要 定 定了 里 指 意思 含义 解释 字 只 对 真的 是不是 对不对 "
     "个 项 家 万 亿 元 人 次 全市 全省 市里 城市 地方 哪里 这 那 其 中 的 了 有 在 为 上 下 新 达 "
-    "情况怎样 水平 表现 进展 成果 效果 做了 做 干 搞 推进 推动 加快 建设 更高 更快 更多 更大 更低 哪个 谁 "
+    "情况怎样 表现 进展 成果 效果 做了 做 干 搞 推进 推动 加快 建设 更高 更快 更多 更大 更低 哪个 谁 "
     "各是 各自 分别是 怎么 构成 组成 之城 之一 两者 二者 一样 相同 不同".split()
 )
 _FIGURE_Q = re.compile(r"多少|几|多大|比例|增速|增幅|规模|总量|总额|目标|数量|多高|占比|比重|率|吗")
-_LIST_Q = re.compile(r"哪些|哪几|有什么|包括|举措|措施|几个方面|分别是什么|是哪|指哪")
+_LIST_Q = re.compile(r"哪些|哪几|哪\d|哪[一二三四五六七八九十]|有什么|包括|举措|措施|几个方面|分别是什么|是哪|指哪")
 _DEFINE_Q = re.compile(r"什么意思|指什么|指的是|含义|什么是|是指|解释|定义|怎么构成|指哪|是什么")
 _QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{1,20})[”\"」』’']")
 _DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 _SENT = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
-_CLAUSE = re.compile(r"[^，,、：:]*[，,、：:]?")
+_CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _ENUM = re.compile(r"(?:^|[。；;])\s*((?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[,，、]?)[^。；;，,：:]{2,24})")
+_YEARS = re.compile(r"20\d\d年?")
 _FOOTNOTE = re.compile(r"^\[\d+\]")
 _REVIEW_SECTION = re.compile(r"回顾|过去|一年来|五年来|工作总结")
 _PLAN_SECTION = re.compile(r"安排|主要工作|重点工作|目标|任务|总体要求|工作部署|新征程")
@@ -152,7 +154,9 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
         return []
     total = sum(t.weight for t in terms)
     wants_definition = bool(_DEFINE_Q.search(question))
-    wants_figure = bool(_FIGURE_Q.search(question)) and not wants_definition
+    wants_figure = bool(_FIGURE_Q.search(question)) and not wants_definition and not _LIST_Q.search(question)
+    # A question that states a figure ("…是3880.3亿元吗?") is answered by a sentence with a figure of that kind.
+    asserted = [n for n in extract_numbers(_YEARS.sub(" ", question)) if n.unit]
 
     def covered(text: str) -> float:
         low = text.lower()
@@ -168,6 +172,8 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
             srole = sentence_role(sent, hit.section, hit.year)
             if role == "outcome" and srole == "plan" or role == "target" and srole == "review":
                 continue
+            if asserted and not any(units_match(a.unit, n.unit) for a in asserted for n in extract_numbers(sent)):
+                continue
             score = cov + 0.03 * (len(hits) - rank)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
@@ -175,7 +181,10 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
                 score += 0.1
             if wants_definition and footnote:
                 score += 0.3
-            quote = _narrow(sent, covered) if wants_figure else sent
+            if wants_definition and footnote:
+                quote = _whole(hit.text)
+            else:
+                quote = _narrow(sent, covered) if wants_figure else sent
             picks.append(Pick(hit, quote, cov, score))
     picks.sort(key=lambda p: -p.score)
     out: list[Pick] = []
@@ -226,6 +235,14 @@ def compose(question: str, groups: list[tuple[Group, list[Hit]]], idf: Callable[
     if not used:
         return "", []
     return "\n".join(lines), used
+
+
+def _whole(text: str, limit: int = 300) -> str:
+    """A paragraph up to the last sentence end within `limit` characters (a footnote is one definition)."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(p, 0, limit) for p in "。；;")
+    return text[: cut + 1] if cut > 0 else text[:limit]
 
 
 def _ensure_stop(quote: str) -> str:

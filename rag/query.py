@@ -116,6 +116,9 @@ def plan_query(
                 plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")
             elif name in other.values():
                 plan.missing.append(f"库中没有{name}的报告")
+        # A province named beside one of its own cities is context ("保定…河北图景"), not a second region.
+        city_provinces = {r.province for r in reports if r.region in asked and r.region != r.province}
+        asked = [a for a in asked if a not in city_provinces]
         named_any = bool(asked)
         asked = [a for a in asked if a in region_names.values() or a in province_names.values()]
         if named_any and not asked:  # every region the question names is missing from the corpus
