@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -50,16 +51,24 @@ def _names(full: str, short: str) -> set[str]:
     return {n for n in names if len(n) >= 2}
 
 
+@lru_cache(maxsize=4)
+def _place_table(places: tuple[str, ...]) -> dict[str, str]:
+    """Every name form of every place (full name and the name without its 市/省/县/区 suffix)."""
+    return {n: p for p in places for n in _names(p, p)}
+
+
 def _find(question: str, names: dict[str, str]) -> list[str]:
     """Values of `names` whose keys occur in question, longest match first, in order of appearance."""
     found: list[tuple[int, str]] = []
     taken = [False] * len(question)
-    for name in sorted(names, key=len, reverse=True):
-        for m in re.finditer(re.escape(name), question):
-            if not any(taken[m.start() : m.end()]):
-                for i in range(m.start(), m.end()):
-                    taken[i] = True
-                found.append((m.start(), names[name]))
+    for name in sorted((n for n in names if n in question), key=len, reverse=True):
+        start = question.find(name)
+        while start >= 0:
+            end = start + len(name)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * len(name)
+                found.append((start, names[name]))
+            start = question.find(name, end)
     out: list[str] = []
     for _, v in sorted(found):
         if v not in out:
@@ -94,11 +103,8 @@ def plan_query(
             for n in _names(item.region, item.region):
                 if n not in region_names:
                     listed_names[n] = item.region
-    other = {}
-    for p in places:
-        for n in _names(p, p):
-            if n not in region_names and n not in province_names and n not in listed_names:
-                other[n] = p
+    other = {n: p for n, p in _place_table(tuple(places)).items()
+             if n not in region_names and n not in province_names and n not in listed_names}
 
     plan = QueryPlan(question)
     text = question
