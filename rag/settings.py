@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """All knobs of govreport-qa. Read from GOVQA_* environment variables (and .env) when constructed."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVQA_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVQA_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(
         PROJECT_ROOT / "var",

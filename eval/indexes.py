@@ -1,0 +1,52 @@
+"""Which index an eval config runs on: the main one when its embedding model matches, else one of its own."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import IndexError_
+from rag.build import update
+from rag.index import current_generation
+from rag.settings import Settings
+
+from .config import safe_name
+
+
+@dataclass
+class EvalIndex:
+    """The data dir an eval run reads, and whether (and how long) it took to build it now."""
+
+    data_dir: Path
+    built: bool = False
+    build_seconds: float = 0.0
+
+
+def index_manifest(data_dir: Path) -> dict | None:
+    """The manifest of the current index generation under data_dir, or None when there is no usable index."""
+    try:
+        gen = current_generation(Path(data_dir) / "index")
+        return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (IndexError_, OSError, ValueError):
+        return None
+
+
+def own_data_dir(settings: Settings) -> Path:
+    """Where an eval config whose embedding model differs from the main index keeps its own corpus and index."""
+    return settings.data_dir / "eval" / "indexes" / safe_name(settings.embed_model)
+
+
+def ensure_index(settings: Settings, progress: bool = False) -> EvalIndex:
+    """The main data dir when its index was built with settings.embed_model; otherwise
+    data_dir/eval/indexes/<embed_model>, built from settings.reports_dir the first time."""
+    main = index_manifest(settings.data_dir)
+    if main is not None and main.get("embed_model") == settings.embed_model:
+        return EvalIndex(settings.data_dir)
+    own = own_data_dir(settings)
+    manifest = index_manifest(own)
+    if manifest is not None and manifest.get("embed_model") == settings.embed_model:
+        return EvalIndex(own)
+    t0 = time.perf_counter()
+    update(settings.model_copy(update={"data_dir": own}), [settings.reports_dir], progress=progress)
+    return EvalIndex(own, built=True, build_seconds=time.perf_counter() - t0)
