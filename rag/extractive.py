@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .numbers import extract_numbers, units_match
+from .numbers import extract_numbers, unit_family
 from .query import Group
 from .synonyms import expand
 from .tokenize import tokens
@@ -31,6 +31,7 @@ _SENT = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
 _CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _ENUM = re.compile(r"(?:^|[。；;])\s*((?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[,，、]?)[^。；;，,：:]{2,24})")
 _YEARS = re.compile(r"20\d\d年?")
+_NOT_TERM = re.compile(r"20\d\d|[\d.%]+|[\d.]+[%万亿元个家人]*|[几多少]+[个家项人次所座条位]?")
 _FOOTNOTE = re.compile(r"^\[\d+\]")
 _REVIEW_SECTION = re.compile(r"回顾|过去|一年来|五年来|工作总结")
 _PLAN_SECTION = re.compile(r"安排|主要工作|重点工作|目标|任务|总体要求|工作部署|新征程")
@@ -74,8 +75,11 @@ def question_terms(question: str, group_names: list[str], idf: Callable[[str], f
         names.update(tokens(n))
         names.add(n)
     quoted = list(dict.fromkeys(_QUOTED.findall(question)))  # “两个新样板”: one exact term
-    toks = [t for t in dict.fromkeys(tokens(_QUOTED.sub(" ", question)))
-            if t not in _ASK_WORDS and t not in names and not re.fullmatch(r"20\d\d|[\d.%]+|[\d.]+[%万亿元个家人]*", t)]
+    rest = _QUOTED.sub(" ", question)
+    for n in extract_numbers(rest):  # a figure the question states ("174.3万吨") is not a search term
+        rest = rest.replace(n.raw, " ")
+    toks = [t for t in dict.fromkeys(tokens(rest))
+            if t not in _ASK_WORDS and t not in names and not _NOT_TERM.fullmatch(t)]
     longest = [t for t in toks if not any(t != o and t in o for o in toks)]
     terms = [Term(q, [q], _bigrams(q) if len(q) >= 3 else [], 2.0) for q in quoted]
     for t in longest:
@@ -99,6 +103,11 @@ def section_role(section: str, report_year: int) -> str | None:
     if _REVIEW_SECTION.search(top) or report_year - 1 in years:
         return "review"
     if _PLAN_SECTION.search(top) or report_year in years:
+        return "plan"
+    # No telling top section (an abridgment, a fragment): the wording of the section titles.
+    if re.search(r"实现|取得|成效|成绩|显著|明显", section):
+        return "review"
+    if re.search(r"更大力度|着力|全力|奋力|加快|打造|力争", section):
         return "plan"
     return None
 
@@ -172,7 +181,8 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
             srole = sentence_role(sent, hit.section, hit.year)
             if role == "outcome" and srole == "plan" or role == "target" and srole == "review":
                 continue
-            if asserted and not any(units_match(a.unit, n.unit) for a in asserted for n in extract_numbers(sent)):
+            if asserted and not any(unit_family(a.unit) == unit_family(n.unit)
+                                    for a in asserted for n in extract_numbers(sent)):
                 continue
             score = cov + 0.03 * (len(hits) - rank)
             if wants_figure and _DIGIT.search(sent):

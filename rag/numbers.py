@@ -170,6 +170,22 @@ def units_match(answer_unit: str, text_unit: str) -> bool:
     return answer_unit in _MAGNITUDES and text_unit.startswith(answer_unit)
 
 
+_FAMILIES = {
+    "元": "money", "美元": "money", "%": "share", "个百分点": "points", "斤": "mass", "吨": "mass", "公斤": "mass",
+    "千克": "mass", "人": "people", "人次": "people", "名": "people", "户": "households", "亩": "area",
+    "平方米": "area", "个": "count", "项": "count", "家": "count", "所": "count", "座": "count", "条": "count",
+    "台": "count", "套": "count", "件": "count", "场": "count", "次": "count", "平方公里": "area", "公顷": "area", "公里": "length", "千米": "length", "米": "length",
+}
+
+
+def unit_family(unit: str) -> str:
+    """What a unit measures ("143.5亿斤" and "174.3万吨" are both mass); the unit itself when unknown."""
+    base = unit
+    while base and base[0] in "十百千万亿":
+        base = base[1:]
+    return _FAMILIES.get(base, base or unit)
+
+
 def number_supported(number: Number, paragraph_text: str) -> bool:
     """True if the paragraph states the same value and unit, with every meaning-changing qualifier of the answer.
 
