@@ -4,7 +4,6 @@ Run `python ui.py` (or `govqa ui`): it serves on 127.0.0.1:7860 with no share li
 requests (GRADIO_ANALYTICS_ENABLED is set to False before gradio is imported). Everything shown that
 comes from a report is HTML-escaped.
 """
-from __future__ import annotations
 
 import html
 import json
@@ -411,8 +410,10 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
                                 elem_id="upload-files")
                 add = gr.Button("导入", variant="primary", elem_id="upload-button")
                 status = gr.HTML("", js_on_load=None, elem_id="upload-status")
-            picker = gr.Dropdown(report_choices(live.assistant), label="阅读报告", elem_id="report-picker")
-            reader = gr.HTML(render_report(live.assistant, None), js_on_load=None, elem_id="reader",
+            choices = report_choices(live.assistant)
+            first = choices[0][1] if choices else None
+            picker = gr.Dropdown(choices, value=first, label="阅读报告", elem_id="report-picker")
+            reader = gr.HTML(render_report(live.assistant, first), js_on_load=None, elem_id="reader",
                              max_height=700, padding=True)
         with gr.Tab("评测"):
             title, rows, chart = latest_eval(settings.data_dir)

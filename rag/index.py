@@ -71,7 +71,7 @@ class LoadedIndex:
     manifest: dict
     corpus: Corpus
     chunks: list[Chunk]
-    vectors: object | None  # llama-index FaissVectorStore, None in BM25-only mode
+    vectors: object | None  # the faiss index (row i = chunks[i]), None in BM25-only mode
     keyword: KeywordIndex
 
     @property
@@ -103,7 +103,8 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
         dim = None
         if embedder is not None:
             texts = [c.embed_text for c in chunks]
-            vecs = cache.embed(texts, embedder, progress=progress) if cache else embedder.embed_passages(texts, progress)
+            vecs = (cache.embed(texts, embedder, progress=progress) if cache is not None
+                    else embedder.embed_passages(texts, progress))
             vecs = np.asarray(vecs, dtype=np.float32)
             dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
             _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
@@ -183,13 +184,13 @@ def load_index(index_dir: Path) -> LoadedIndex:
         chunk_tokens = json.loads((gen / "tokens.json").read_text(encoding="utf-8"))
         vectors = None
         if manifest.get("dim"):
-            from llama_index.vector_stores.faiss import FaissVectorStore
+            import faiss  # the file FaissVectorStore.persist wrote; read directly: importing llama-index costs seconds
 
-            vectors = FaissVectorStore.from_persist_path(str(gen / "vectors.faiss"))
+            vectors = faiss.read_index(str(gen / "vectors.faiss"))
     except IndexError_:
         raise
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, RuntimeError) as e:  # faiss raises RuntimeError on a bad file
         raise IndexError_(f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)) from e
-    if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.client.ntotal != len(chunks)):
+    if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.ntotal != len(chunks)):
         raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
     return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens))

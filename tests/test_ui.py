@@ -12,23 +12,14 @@ import ui
 from rag import Assistant, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
-
-
-def base_data_dir(tmp_path_factory) -> Path:
-    """A data dir with the sample corpus ingested and indexed, built once per test session."""
-    from rag.build import update
-
-    path = tmp_path_factory.getbasetemp() / "govqa-ui-base"
-    if not (path / "index" / "CURRENT").exists():
-        update(Settings(data_dir=path), [ROOT / "data" / "reports"])
-    return path
+slow = pytest.mark.slow  # the tests that load the embedding model and the sample index
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory) -> Assistant:
+def assistant(tmp_path_factory, sample_data_dir) -> Assistant:
+    """A private copy of the sample index: the upload tests change it."""
     data = tmp_path_factory.mktemp("ui-data")
-    shutil.copytree(base_data_dir(tmp_path_factory), data, dirs_exist_ok=True)
+    shutil.copytree(sample_data_dir, data, dirs_exist_ok=True)
     return Assistant.load(settings=Settings(data_dir=data))
 
 
@@ -53,6 +44,7 @@ def test_escape(raw, absent, present):
     assert present in out
 
 
+@slow
 def test_build_app_constructs(assistant):
     import gradio as gr
 
@@ -65,6 +57,7 @@ def test_build_app_constructs(assistant):
     assert answerer.visible is assistant.settings.llm_configured
 
 
+@slow
 def test_answer_has_clickable_citations_and_panel_shows_paragraph(assistant):
     live = ui.Live(assistant)
     html, turns = final(live, "保定2022年生产总值是多少")
@@ -72,15 +65,17 @@ def test_answer_has_clickable_citations_and_panel_shows_paragraph(assistant):
     assert not answer.refused and answer.citations
     cite = answer.citations[0]
     assert f'data-turn="0" data-ref="0"' in html and cite.mark in html
-    panel = ui.show_citation(live, turns, 0, 0)
-    assert cite.region in panel and f"第{cite.paragraph}段" in panel
-    if cite.quote:
-        assert f"<mark>{ui.escape(cite.quote)}</mark>" in panel
+    assert "3880.3亿元" in answer.text  # what 保定's 2023 report says about 2022
+    panel = ui.show_citation(live, turns, 0, 0, 0)
+    assert cite.region in panel and f"{cite.year}年" in panel and f"第{cite.paragraph}段" in panel
+    highlighted = panel.split("<mark>")[1].split("</mark>")[0]
+    assert "3880.3亿元" in highlighted and highlighted in ui.escape(cite.text)
     report = assistant.report(cite.report_id)
     if cite.paragraph > 1:
         assert ui.escape(report.paragraph(cite.paragraph - 1).text) in panel
 
 
+@slow
 def test_refusal_and_missing_region_are_visible(assistant):
     html, turns = final(ui.Live(assistant), "杭州2023年生产总值是多少")
     answer = turns[-1]["answer"]
@@ -90,9 +85,10 @@ def test_refusal_and_missing_region_are_visible(assistant):
     assert "杭州" in html
 
 
+@slow
 def test_sessions_do_not_mix_answers(assistant):
     live = ui.Live(assistant)
-    questions = {"a": "保定2022年生产总值是多少", "b": "石家庄2025年的主要目标是什么"}
+    questions = {"a": "保定2022年生产总值是多少", "b": "廊坊2023年经济社会发展的主要预期目标是什么"}
     expected = {k: assistant.ask(q).text for k, q in questions.items()}
     results: dict[str, list] = {k: [] for k in questions}
     errors = []
@@ -120,25 +116,47 @@ def test_sessions_do_not_mix_answers(assistant):
             assert turn["text"] == expected[key]
 
 
+@slow
 def test_upload_rejects_and_ingests(assistant, tmp_path):
+    from test_ui_browser import UPLOAD
+
     settings = Settings(data_dir=tmp_path / "data")
     shutil.copytree(assistant.settings.data_dir, settings.data_dir)
     live = ui.Live(Assistant(assistant.index, settings, assistant.embedder, assistant.llm))
-    bad = tmp_path / "notes.exe"
-    bad.write_bytes(b"MZ")
-    report = tmp_path / "test2025.txt"
-    report.write_text(
-        "2025年某测试市政府工作报告\n\n——2025年1月10日在某测试市第一届人民代表大会第一次会议上\n\n"
-        "一、2024年工作回顾\n\n2024年，全市地区生产总值达到7777.7亿元，增长5.5%。<script>alert(1)</script>\n\n"
-        "二、2025年主要目标\n\n2025年全市生产总值预期增长6%左右。\n", encoding="utf-8")
+    wrong_type = tmp_path / "notes.exe"
+    wrong_type.write_bytes(b"MZ")
+    unknown_region = tmp_path / "unknown2025.txt"
+    unknown_region.write_text("2025年某测试市政府工作报告\n\n一、2024年工作回顾\n\n2024年，全市生产总值7777.7亿元。\n",
+                              encoding="utf-8")
+    report = tmp_path / "衢州2025.txt"
+    report.write_text(UPLOAD, encoding="utf-8")
     before = live.assistant
-    status = ui.upload(live, [str(bad), str(report)])
-    assert "notes.exe" in status and "不支持的文件类型" in status
+    status = ui.upload(live, [str(wrong_type), str(unknown_region), str(report)])
+    assert "notes.exe：不支持的文件类型" in status
+    assert "未导入 unknown2025.txt" in status and "某测试市" in status
+    assert "已加入：衢州-2025" in status
     assert live.assistant is not before
-    assert len(live.assistant.corpus.reports) == len(before.corpus.reports) + 1
-    html, turns = final(live, "某测试市2024年地区生产总值是多少")
-    assert "7777.7" in html
-    assert "<script>" not in html
+    assert [r.id for r in live.assistant.corpus.reports] == [r.id for r in before.corpus.reports] + ["衢州-2025"]
+    html, turns = final(live, "衢州市2024年地区生产总值是多少")
+    assert "2468.13" in html
+    assert "<script>" not in ui.render_report(live.assistant, "衢州-2025")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ui.render_report(live.assistant, "衢州-2025")
+
+
+@slow
+def test_failed_upload_keeps_the_index(assistant, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    shutil.copytree(assistant.settings.data_dir, settings.data_dir)
+    settings.corpus_path.write_text("{not json", encoding="utf-8")  # the corpus of record is corrupt
+    live = ui.Live(Assistant(assistant.index, settings, assistant.embedder, assistant.llm))
+    current = (settings.index_dir / "CURRENT").read_text()
+    before = live.assistant
+    report = tmp_path / "衢州2025.txt"
+    report.write_text("2025年衢州市政府工作报告\n\n2024年，全市生产总值2468.13亿元。\n", encoding="utf-8")
+    status = ui.upload(live, [str(report)])
+    assert "导入失败，索引未改变" in status and "corpus" in status
+    assert live.assistant is before
+    assert (settings.index_dir / "CURRENT").read_text() == current
 
 
 def test_latest_eval(tmp_path):
@@ -158,6 +176,7 @@ def test_latest_eval(tmp_path):
     assert chart == str(runs / "new.png")
 
 
+@slow
 def test_report_reader_escapes(assistant):
     r = assistant.corpus.reports[0]
     out = ui.render_report(assistant, r.id)

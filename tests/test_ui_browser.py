@@ -33,17 +33,6 @@ UPLOAD = """2025年衢州市政府工作报告
 """
 
 
-def base_data_dir(tmp_path_factory) -> Path:
-    """A data dir with the sample corpus ingested and indexed, built once per test session."""
-    from rag import Settings
-    from rag.build import update
-
-    path = tmp_path_factory.getbasetemp() / "govqa-ui-base"
-    if not (path / "index" / "CURRENT").exists():
-        update(Settings(data_dir=path), [ROOT / "data" / "reports"])
-    return path
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,7 +40,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, sample_data_dir):
     """The app on a free loopback port, over a private copy of the sample index (the test uploads into it)."""
     import ui
     from rag import Assistant, Settings
@@ -59,7 +48,7 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make browser)")
     data = tmp_path_factory.mktemp("ui-browser-data")
-    shutil.copytree(base_data_dir(tmp_path_factory), data, dirs_exist_ok=True)
+    shutil.copytree(sample_data_dir, data, dirs_exist_ok=True)
     app = ui.build_app(Assistant.load(settings=Settings(data_dir=data)))
     port = free_port()
     ui.launch(app, port=port, block=False)
@@ -120,7 +109,7 @@ def test_chat_citation_upload_and_no_outside_requests(page, tmp_path):
     page.get_by_role("tab", name="语料库").click()
     page.set_input_files("#upload-files input[type=file]", str(report))
     page.click("#upload-button")
-    page.wait_for_selector("#upload-status .upload-status", timeout=TIMEOUT)
+    page.wait_for_selector("#upload-status .upload-status", timeout=3 * TIMEOUT)
     status = page.locator("#upload-status").inner_text()
     assert "已加入" in status and "衢州" in status, status
     assert page.locator("#catalogue").get_by_text("衢州市").count() >= 1
