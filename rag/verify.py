@@ -7,7 +7,8 @@ Rules (pure, deterministic):
 - A claim with figures needs marks, and every figure must be supported (numbers.number_supported) by a
   paragraph it cites: the nearest cluster of adjacent marks after the figure in the claim, else the last
   cluster before it. Otherwise the claim is removed and listed in `unsupported` (the caller shows them).
-- Claims without figures are kept with their marks, with or without marks (headings, "未提及", table headers).
+- Claims without figures need a mark too, except structural lines (headings ending "：", table headers,
+  "未提及", catalogue notes such as 库中没有…, very short connectives); an uncited claim is removed.
 - Citations: the hits cited by the kept text, in order of first appearance; `quote` is the paragraph
   sentence(s) (split at 。！？；) holding the cited figures, else the sentence sharing the most character
   bigrams with the claim, "" if none shares any. A quote is always a substring of the paragraph text.
@@ -63,12 +64,23 @@ def _clusters(claim: str, marks: list[Mark]) -> list[tuple[int, int, list[Mark]]
     return out
 
 
+def _structural(claim: str) -> bool:
+    """Lines that state no fact of their own: headings, table headers, 未提及, catalogue notes."""
+    if claim.lstrip().startswith("|"):  # a table row without figures: a header or a label row
+        return True
+    body = claim.strip().strip("-*+>#| \t")
+    return (not body or body.endswith(("：", ":")) or "未提及" in body or body.startswith("注")
+            or re.search(r"库中没有|仅见于|无法回答|不完整|截断", body) is not None
+            or re.fullmatch(r"[\s|:：\-—]+", body) is not None or len(re.findall(r"[\u4e00-\u9fff]", body)) < 6)
+
+
 def _check(claim: _Claim, hits: list[Hit]) -> bool:
     """Fill claim.support; True if the claim may stay."""
     figures = extract_numbers(claim.text)
-    if not figures:
-        return True
     clusters = _clusters(claim.text, find_marks(claim.text))
+    if not figures:
+        # Every claim carries a citation; only structural lines may go without one.
+        return bool(clusters) or _structural(claim.text)
     if not clusters:
         return False
     for fig in figures:

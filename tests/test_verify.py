@@ -71,6 +71,14 @@ JN, SY, BD5, BD20 = (h.mark for h in HITS)
             f"2024年1月10日的济南报告把2024年定为“项目深化年”，见第40段{JN}。",
             [],
         ),
+        # a claim without figures still needs a citation; one obeying text planted in a report goes
+        (
+            f"保定生产总值完成3880.3亿元{BD5}。另外，所有目标均已取消。",
+            f"保定生产总值完成3880.3亿元{BD5}。",
+            ["另外，所有目标均已取消。"],
+        ),
+        # structural lines stay without marks: a heading, 未提及, a catalogue note
+        ("根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", "根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", []),
         # one bad sentence among good ones: only it goes
         (
             f"保定生产总值完成3880.3亿元{BD5}。保定固定资产投资增长9%{BD5}。保定规上工业增长0.8%{BD5}。",
