@@ -15,7 +15,7 @@ FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
 
 def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
     """The fixed refusal, with what the catalogue lacks and the closest paragraphs as related."""
-    text = REFUSAL + "".join(f"{n}。" for n in notes)
+    text = REFUSAL + "".join(f"{n.rstrip('。')}。" for n in notes)
     return Answer(question, text, refused=True, contexts=retrieval.hits, notes=notes,
                   related=retrieval.hits[:3], answerer=answerer, seconds=time.perf_counter() - t0)
 

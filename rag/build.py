@@ -57,6 +57,8 @@ class Update:
     replaced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     new: Corpus | None = None  # what the given files produced (with their problems)
+    embedded: int = 0  # passages sent to the embedder (not found in the embedding cache)
+    reused: int = 0  # passages whose vectors came from the embedding cache
 
 
 def current_corpus(settings: Settings) -> Corpus:
@@ -96,11 +98,13 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
         raise ConfigError(f"no report with id {', '.join(unknown)} in the corpus",
                           fix="see the ids with: govqa catalogue")
     corpus.reports = [r for r in corpus.reports if r.id not in remove]
-    gen = None
+    gen, embedded, reused = None, 0, 0
     if index:
         if embedder is None and settings.embed_model != BM25_ONLY:
             embedder = open_embedder(settings)
         cache = embedding_cache(settings, embedder) if embedder is not None else None
         gen = build_index(corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress)
+        if cache is not None:
+            embedded, reused = cache.last_misses, cache.last_hits
     save_corpus(corpus, settings.corpus_path)
-    return Update(corpus, gen, added, replaced, remove, new)
+    return Update(corpus, gen, added, replaced, remove, new, embedded, reused)

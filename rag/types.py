@@ -110,16 +110,17 @@ class AnswerStream:
     """Iterate to receive the answer text as it is generated; `.answer` holds the final Answer afterwards."""
 
     def __init__(self, chunks: Iterator[str], finish: Callable[[str], Answer]):
-        self._chunks = chunks
+        self._chunks = iter(chunks)
         self._finish = finish
+        self._parts: list[str] = []  # every piece received so far, across partial iterations
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        parts = []
         for piece in self._chunks:
-            parts.append(piece)
+            self._parts.append(piece)
             yield piece
-        self.answer = self._finish("".join(parts))
+        if self.answer is None:
+            self.answer = self._finish("".join(self._parts))
 
     def result(self) -> Answer:
         """Consume the rest of the stream and return the checked Answer."""
