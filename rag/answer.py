@@ -23,17 +23,20 @@ def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str]
 def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
     """Apply the shared citation and number checks to an answerer's raw text and build the Answer."""
     notes = list(dict.fromkeys(notes + retrieval.plan.missing))
+    caveats = retrieval.plan.caveats  # a truncated report may be why nothing (or 未提及) was found
     raw = raw.strip()
     if not raw or raw.startswith(REFUSAL):
-        return refusal(question, retrieval, answerer, notes, t0)
+        return refusal(question, retrieval, answerer, notes + caveats, t0)
     checked = verify(raw, retrieval.hits)
     if not checked.citations:
-        ans = refusal(question, retrieval, answerer, notes, t0)
+        ans = refusal(question, retrieval, answerer, notes + caveats, t0)
         ans.unsupported = list(checked.unsupported)
         return ans
     text = checked.text
-    if retrieval.plan.missing:
-        text += "\n" + "".join(f"注：{m}。" for m in retrieval.plan.missing)
+    extra = retrieval.plan.missing + (caveats if "未提及" in text else [])
+    notes = list(dict.fromkeys(notes + extra))
+    if extra:
+        text += "\n" + "".join(f"注：{m}。" for m in extra)
     return Answer(question, text, refused=False, citations=checked.citations, contexts=retrieval.hits,
                   unsupported=list(checked.unsupported), notes=notes, answerer=answerer,
                   seconds=time.perf_counter() - t0)

@@ -11,7 +11,7 @@ from ingest.model import Corpus
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
 # Words that make a question about the plans/targets of the year it names (answered by that year's report).
-_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要|工作报告|报告中")
+_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要")
 # "到2030年": a planning horizon, set by reports of earlier years.
 _HORIZON = re.compile(r"(?:到|至|迈向|展望)\s*(20[0-4]\d)\s*年")
 # Words that make it about what happened in the year it names (answered by the next year's report).
@@ -39,6 +39,7 @@ class QueryPlan:
     role: str = "any"
     groups: list[Group] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # Chinese notes: 库中没有杭州市的报告 ...
+    caveats: list[str] = field(default_factory=list)  # about the reports searched: 内江市2024年报告正文不完整…
 
     @property
     def comparison(self) -> bool:
@@ -200,6 +201,10 @@ def plan_query(
             else:
                 role = _role(plan.role, y, report_year)
             plan.groups.append(Group(label, [r.id for r in chosen], name, y, role))
+            for r in chosen:
+                note = f"{r.region}{r.year}年报告正文不完整（截断），缺失部分不在库中"
+                if r.truncated and note not in plan.caveats:
+                    plan.caveats.append(note)
     return plan
 
 
