@@ -34,7 +34,6 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
         raise IndexError_(
             f"the index was built with embedding model {built!r} "
             f"({index.manifest.get('embed_identity')}), but GOVQA_EMBED_MODEL is {settings.embed_model!r}"
-            + ("" if same_name else "")
             + ("" if same_weights else f" ({getattr(embedder, 'identity', '?')})"),
             fix=f"rebuild the index with this model (govqa index), or set GOVQA_EMBED_MODEL={built}",
             path=str(index.path),
