@@ -17,10 +17,11 @@ _ASK_WORDS = frozenset(
     "说 讲 介绍 情况 具体 分别 比较 对比 相比 相比较 各 两 两市 两地 之间 区别 差异 哪个 谁 更 高 低 快 慢 和 与 及 "
     "今年 去年 上年 当年 全年 年度 年 月 实现 完成 达到 取得 主要 重点 工作 任务 内容 举措 措施 方面 "
     "多大 实际 人数 总数 是 多 要 定 定了 里 指 意思 含义 解释 字 只 对 真的 是不是 对不对 "
-    "个 项 家 万 亿 元 人 次 全市 全省 市里 城市 地方 哪里 这 那 其 中 的 了 有 在 为 上 下 新 达 "
+    "个 项 家 万 亿 元 人 次 全市 全省 市里 城市 哪里 这 那 其 中 的 了 有 在 为 上 下 新 达 "
     "情况怎样 表现 进展 成果 效果 做了 做 干 搞 推进 推动 加快 建设 更高 更快 更多 更大 更低 哪个 谁 "
-    "各是 各自 分别是 怎么 构成 组成 之城 之一 两者 二者 一样 相同 不同".split()
+    "各是 各自 分别是 怎么 构成 组成 之城 之一 两者 二者 一样 相同 不同 包括 包含 有哪些".split()
 )
+_TOPIC_WORDS = frozenset("主要 预期 目标 任务 重点 举措 措施 安排 计划".split())
 _FIGURE_Q = re.compile(r"多少|几|多大|比例|增速|增幅|规模|总量|总额|目标|数量|多高|占比|比重|率|吗")
 _LIST_Q = re.compile(r"哪些|哪几|哪\d|哪[一二三四五六七八九十]|有什么|包括|举措|措施|几个方面|分别是什么|是哪|指哪")
 _DEFINE_Q = re.compile(r"什么意思|指什么|指的是|含义|什么是|是指|解释|定义|怎么构成|指哪|是什么")
@@ -78,14 +79,16 @@ def question_terms(question: str, group_names: list[str], idf: Callable[[str], f
     rest = _QUOTED.sub(" ", question)
     for n in extract_numbers(rest):  # a figure the question states ("174.3万吨") is not a search term
         rest = rest.replace(n.raw, " ")
-    toks = [t for t in dict.fromkeys(tokens(rest))
-            if t not in _ASK_WORDS and t not in names and not _NOT_TERM.fullmatch(t)]
+    toks_all = list(dict.fromkeys(tokens(rest)))
+    toks = [t for t in toks_all if t not in _ASK_WORDS and t not in names and not _NOT_TERM.fullmatch(t)]
     longest = [t for t in toks if not any(t != o and t in o for o in toks)]
     terms = [Term(q, [q], _bigrams(q) if len(q) >= 3 else [], 2.0) for q in quoted]
     for t in longest:
         alts = [t] + [x for x in expand([t]).lower().split() if x != t]
         parts = [o for o in toks if o != t and o in t] or (_bigrams(t) if len(t) >= 3 and _CJK.match(t) else [])
         terms.append(Term(t, alts, parts))
+    if not terms:  # only "what kind of answer" words ("主要预期目标包括哪些"): they are the topic then
+        terms = [Term(t, [t], []) for t in toks_all if t in _TOPIC_WORDS]
     if idf is not None:
         for term in terms:
             term.weight *= max(idf(a) for a in term.alts)
