@@ -33,10 +33,10 @@ class Retrieval:
 
 
 class Retriever:
-    """Searches one loaded index with one embedder (None: BM25 only)."""
+    """Searches one loaded index with one embedder (None: BM25 only); fusion values come from Settings."""
 
-    def __init__(self, index: LoadedIndex, embedder=None, fusion: str = "rrf", rrf_k: int = 60,
-                 dense_weight: float = 1.0, bm25_weight: float = 1.0, places=()):
+    def __init__(self, index: LoadedIndex, embedder, fusion: str, rrf_k: int,
+                 dense_weight: float, bm25_weight: float, places=()):
         self.index = index
         self.embedder = embedder
         self.fusion = fusion if embedder is not None else "bm25"
