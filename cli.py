@@ -20,9 +20,9 @@ console = Console()
 
 
 def _settings(**overrides):
-    from rag.settings import Settings
+    from rag.settings import load_settings
 
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _fail(e: GovQAError) -> None:
@@ -295,8 +295,10 @@ def prepare_model():
     from rag.embed import E5_FOLDER
     from rag.onnx_query import export_onnx
 
-    s = _settings()
-    folder = prepare_e5(s.model_cache / E5_FOLDER)
+    try:
+        folder = prepare_e5(_settings().model_cache / E5_FOLDER)
+    except GovQAError as e:
+        _fail(e)
     console.print(f"model: {folder}")
     console.print(f"question encoder (ONNX): {export_onnx(folder)}")
 

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 from ingest.errors import GovQAError
 from rag import Answer, Assistant, Citation, Settings
+from rag.settings import load_settings
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv"]
 ALL = "全部"
@@ -472,9 +473,13 @@ def launch(app, port: int = 7860, host: str = "127.0.0.1", block: bool = True):
 def main(port: int = 7860, host: str = "127.0.0.1") -> None:
     """Start the UI on the default index, building it from settings.reports_dir first if there is none."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    settings = Settings()
-    ensure_index(settings)
-    launch(build_app(settings), port=port, host=host)
+    try:
+        settings = load_settings()
+        ensure_index(settings)
+        app = build_app(settings)
+    except GovQAError as e:
+        raise SystemExit(f"错误: {e}") from None
+    launch(app, port=port, host=host)
 
 
 if __name__ == "__main__":

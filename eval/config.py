@@ -5,10 +5,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ingest.errors import ConfigError
-from rag.settings import Settings
+from rag.settings import Settings, load_settings
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 SECRET_FIELDS = ("llm_api_key",)
@@ -28,14 +26,9 @@ class EvalConfig:
         """Settings from the GOVQA_* environment with this config's overrides (and `extra`) on top."""
         values = {**self.overrides, **{k: v for k, v in extra.items() if v is not None}}
         try:
-            return Settings(**values)
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise ConfigError(
-                f"bad value for {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
-                fix="give the setting a value of the right type (see rag/settings.py)",
-                path=str(self.path) if self.path else None,
-            ) from None
+            return load_settings(**values)
+        except ConfigError as e:
+            raise ConfigError(e.message, fix=e.fix, path=str(self.path) if self.path else None) from None
 
 
 def default_name(settings: Settings) -> str:

@@ -9,7 +9,7 @@ from ingest.model import Corpus, Paragraph, Report
 from .answer import extractive_answer, llm_answer_checked
 from .index import LoadedIndex, load_index
 from .retrieve import Retrieval, Retriever
-from .settings import Settings
+from .settings import Settings, load_settings
 from .types import Answer, AnswerStream, Hit
 
 
@@ -32,7 +32,7 @@ class Assistant:
         from .build import check_model, open_embedder
         from .llm import ChatLLM
 
-        settings = settings or Settings()
+        settings = settings or load_settings()
         index_dir = settings.index_dir
         if path is not None:
             path = Path(path)

@@ -8,7 +8,7 @@ import numpy as np
 from .index import LoadedIndex
 from .query import Group, QueryPlan, plan_query
 from .synonyms import expand
-from .tokenize import tokens
+from .tokenize import load_dictionary, tokens
 from .types import Hit
 
 CANDIDATES = 60  # chunks taken from each ranking before fusion
@@ -44,6 +44,7 @@ class Retriever:
         self.places = tuple(places)
         self._reports = {r.id: r for r in index.corpus.reports}
         self._chunk_report = np.array([c.report_id for c in index.chunks], dtype=object)
+        load_dictionary()
 
     def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> Retrieval:
         """Plan the question against the catalogue, then search each group separately."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +86,16 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+
+def load_settings(**values) -> Settings:
+    """Settings from GOVQA_* (and .env) with `values` on top; a bad value is a ConfigError naming its variable."""
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{field} (GOVQA_{field.upper()})={err.get('input')!r}: {err['msg']}"
+            for err in e.errors() for field in ["_".join(str(x) for x in err["loc"])]
+        )
+        raise ConfigError(f"bad setting: {problems}",
+                          fix="correct the value (see the settings table in README.md)") from None

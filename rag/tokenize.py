@@ -21,6 +21,11 @@ def _jieba():
     return jieba
 
 
+def load_dictionary() -> None:
+    """Load jieba's dictionary now (~1 s) rather than on the first question."""
+    _jieba()
+
+
 def tokens(text: str) -> list[str]:
     """Search-mode jieba tokens of `text`, lower-cased, without punctuation or stop words."""
     out = []
