@@ -130,6 +130,11 @@ def _sentences(text: str) -> list[str]:
     return [s for s in (m.group(0).strip() for m in _SENT.finditer(text)) if len(s) >= 4]
 
 
+def _is_lead(sentence: str) -> bool:
+    """A short figure-less sentence: a paragraph that starts with one starts with its theme."""
+    return len(sentence) <= 20 and not _DIGIT.search(sentence)
+
+
 def _narrow(sentence: str, matches: Callable[[str], float]) -> str:
     """For a long sentence, the contiguous clause span that matches best (plus the figure right after it)."""
     if len(sentence) <= 90:
@@ -177,7 +182,8 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
     picks = []
     for rank, hit in enumerate(hits):
         footnote = bool(_FOOTNOTE.match(hit.text))
-        for sent in _sentences(hit.text):
+        sents = _sentences(hit.text)
+        for i, sent in enumerate(sents):
             cov = covered(sent)
             if cov <= 0:
                 continue
@@ -198,6 +204,12 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
                 quote = _whole(hit.text)
             else:
                 quote = _narrow(sent, covered) if wants_figure else sent
+                follow = next((j for j in (1, 2) if j < len(sents) and covered(sents[j]) > 0), None)
+                if i == 0 and follow and _is_lead(sent):
+                    # a slogan that opens the paragraph ("擦亮招商引资“金名片”。") says what, not how:
+                    # quote the next sentence on the same topic too (a skipped one becomes "……")
+                    after = _narrow(sents[follow], covered) if wants_figure else sents[follow]
+                    quote = sent + ("……" if follow > 1 else "") + after
             picks.append(Pick(hit, quote, cov, score))
     picks.sort(key=lambda p: -p.score)
     out: list[Pick] = []
@@ -241,7 +253,7 @@ def compose(question: str, groups: list[tuple[Group, list[Hit]]], idf: Callable[
         for p in picks:
             items = enumeration(p.hit.text, p.quote) if is_list else []
             extra = f"其中：{'；'.join(items)}。" if items else ""
-            parts.append(f"{_ensure_stop(p.quote)}{extra}{p.hit.mark}")
+            parts.append(_cite_each_sentence(f"{_ensure_stop(p.quote)}{extra}", p.hit.mark))
         head = year_phrase(picks[0].hit, group.role, picks[0].quote)
         body = "".join(parts)
         lines.append(f"- {head}：{body}" if comparison else f"据{head}：{body}")
@@ -256,6 +268,11 @@ def _whole(text: str, limit: int = 300) -> str:
         return text
     cut = max(text.rfind(p, 0, limit) for p in "。；;")
     return text[: cut + 1] if cut > 0 else text[:limit]
+
+
+def _cite_each_sentence(text: str, mark: str) -> str:
+    """The mark after every sentence of a quote: each sentence of an answer is a claim that needs one."""
+    return re.sub(r"([。！？!?]+)(?=.)", lambda m: m.group(1) + mark, text) + mark
 
 
 def _ensure_stop(quote: str) -> str:
