@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Callable
 
 from .numbers import extract_numbers, unit_family
@@ -130,6 +131,16 @@ def _sentences(text: str) -> list[str]:
     return [s for s in (m.group(0).strip() for m in _SENT.finditer(text)) if len(s) >= 4]
 
 
+def _common_run(question: str, sentence: str, cap: int = 12) -> int:
+    """Length of the longest run (4+ characters) of the question found verbatim in the sentence, else 0.
+
+    A tie-breaker: 一般公共预算收入 beats 一般公共预算总收入 when jieba split the question's compound
+    into words both sentences hold. `question` comes without region names and years.
+    """
+    size = SequenceMatcher(None, question, sentence, autojunk=False).find_longest_match().size
+    return min(size, cap) if size >= 4 else 0
+
+
 def _is_lead(sentence: str) -> bool:
     """A short figure-less sentence: a paragraph that starts with one starts with its theme."""
     return len(sentence) <= 20 and not _DIGIT.search(sentence)
@@ -175,6 +186,10 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
     # A question that states a figure ("…是3880.3亿元吗?") is answered by a sentence with a figure of that kind.
     asserted = [n for n in extract_numbers(_YEARS.sub(" ", question)) if n.unit]
 
+    core = _YEARS.sub(" ", question)
+    for name in sorted(group_names, key=len, reverse=True):
+        core = core.replace(name, " ")
+
     def covered(text: str) -> float:
         low = text.lower()
         return sum(t.weight * t.credit(low) for t in terms) / total
@@ -193,7 +208,7 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
             if asserted and not any(unit_family(a.unit) == unit_family(n.unit)
                                     for a in asserted for n in extract_numbers(sent)):
                 continue
-            score = cov + 0.03 * (len(hits) - rank)
+            score = cov + 0.03 * (len(hits) - rank) + 0.01 * _common_run(core, sent)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
             if role != "any" and srole == {"outcome": "review", "target": "plan"}[role]:
