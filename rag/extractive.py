@@ -208,7 +208,7 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
             if asserted and not any(unit_family(a.unit) == unit_family(n.unit)
                                     for a in asserted for n in extract_numbers(sent)):
                 continue
-            score = cov + 0.03 * (len(hits) - rank) + 0.01 * _common_run(core, sent)
+            score = cov + 0.03 * (len(hits) - rank) + 0.02 * _common_run(core, sent)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
             if role != "any" and srole == {"outcome": "review", "target": "plan"}[role]:

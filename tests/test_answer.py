@@ -50,6 +50,8 @@ FACTS = [
          "济南市2024年政府工作报告（回顾2023年）"),
     Fact("济南2023年一般公共预算收入完成了多少？", "济南-2024", "1060.8亿元", "完成一般公共预算收入1060.8亿元",
          "济南市2024年政府工作报告（回顾2023年）"),
+    # 工业投资 together beats 工业…投资 far apart in the report's first summary sentence
+    Fact("商丘去年工业投资完成了多少亿元？", "商丘-2024", "801亿元", "完成工业投资801亿元"),
     # 数量 asks how many: it is not a topic word to match (扩大专属信贷产品数量 is not the answer)
     Fact("济南2024年的高新技术企业数量目标是多少家？", "济南-2024", "7800家", "高新技术企业达到7800家"),
     # 一般公共预算收入, not the 一般公共预算总收入 of the clause before it (jieba splits the compound)
