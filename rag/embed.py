@@ -107,8 +107,18 @@ class E5Embedder(SentenceTransformerEmbedder):
         if query_encoder == "onnx":
             from rag.onnx_query import OnnxQueryEncoder, export_onnx
 
-            export_onnx(self.folder)
-            self._onnx = OnnxQueryEncoder(self.folder, threads)
+            try:
+                export_onnx(self.folder)
+                self._onnx = OnnxQueryEncoder(self.folder, threads)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed export or a damaged file: say which and what to do
+                raise ConfigError(
+                    f"the ONNX question encoder in {self.folder / 'onnx'} cannot be prepared or loaded ({exc})",
+                    path=str(self.folder / "onnx"),
+                    fix="delete that folder to export it again (govqa prepare-model), "
+                        "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
+                ) from exc
         else:
             _ = self.model
 

@@ -104,3 +104,26 @@ def test_is_exported(tmp_path, model_file, marker, exported):
 
         (folder / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(export_of)))
     assert is_exported(folder) is exported
+
+
+@pytest.mark.slow
+def test_a_damaged_export_is_a_config_error_naming_the_fix(folder, tmp_path):
+    """The prepared folder with its files linked, but a truncated onnx/model.onnx under a valid marker."""
+    from ingest.errors import ConfigError
+    from rag.onnx_query import _export_marker
+
+    cache = tmp_path / "cache"
+    copy = cache / E5_FOLDER
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if path.is_file() and rel.parts[0] != ONNX_DIR:
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            (copy / rel).symlink_to(path)
+    (copy / ONNX_DIR).mkdir()
+    (copy / ONNX_DIR / ONNX_FILE).write_bytes((folder / ONNX_DIR / ONNX_FILE).read_bytes()[:4096])
+    (copy / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(copy)))
+    with pytest.raises(ConfigError) as err:
+        load_embedder(Settings(data_dir=tmp_path, model_cache=cache))
+    assert err.value.path == str(copy / ONNX_DIR) and "GOVQA_QUERY_ENCODER=torch" in err.value.fix
+    torch_queries = load_embedder(Settings(data_dir=tmp_path, model_cache=cache, query_encoder="torch"))
+    assert torch_queries.embed_query("保定的GDP").shape == (384,)
