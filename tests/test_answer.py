@@ -317,3 +317,15 @@ def test_year_and_region_arguments(assistant):
     assert all(c.report_id == "济南-2024" for c in ans.citations)
     missing = assistant.ask("地区生产总值增长目标是多少？", region="杭州")
     assert missing.refused and any("杭州" in n for n in missing.notes)
+
+
+@pytest.mark.parametrize("quote, cited", [
+    ("地区生产总值增长5.5%以上。", "地区生产总值增长5.5%以上。【M】"),
+    ("擦亮招商引资“金名片”。……开展招商引资突破年行动。", "擦亮招商引资“金名片”。【M】……开展招商引资突破年行动。【M】"),
+    ("报告说：“坚持稳中求进。”全年增长5%。", "报告说：“坚持稳中求进。”【M】全年增长5%。【M】"),  # after the closing quote
+    ("（一是稳增长！）二是保民生？", "（一是稳增长！）【M】二是保民生？【M】"),
+])
+def test_every_quoted_sentence_carries_the_mark(quote, cited):
+    from rag.extractive import _cite_each_sentence
+
+    assert _cite_each_sentence(quote, "【M】") == cited

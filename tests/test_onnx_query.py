@@ -85,25 +85,41 @@ def _fake_folder(path, source_sha="a" * 64):
 
 
 @pytest.mark.parametrize(
-    "model_file, marker, exported",
+    "model_bytes, marker, exported",
     [
-        (True, "same", True),
-        (False, "same", False),  # killed before the model was written
-        (True, None, False),  # killed before the marker was written
-        (True, "other source", False),  # the folder was rebuilt from other weights since
+        (b"onnx", "same", True),
+        (None, "same", False),  # killed before the model was written
+        (b"onnx", None, False),  # killed before the marker was written
+        (b"onnx", "other source", False),  # the folder was rebuilt from other weights since
+        (b"onn", "same", False),  # truncated (the marker records 4 bytes)
     ],
 )
-def test_is_exported(tmp_path, model_file, marker, exported):
-    folder = _fake_folder(tmp_path)
-    if model_file:
-        (folder / ONNX_DIR / ONNX_FILE).write_bytes(b"onnx")
-    if marker:
-        other = _fake_folder(tmp_path / "other", source_sha="b" * 64)
-        export_of = folder if marker == "same" else other
-        from rag.onnx_query import _export_marker
+def test_is_exported(tmp_path, model_bytes, marker, exported):
+    from rag.onnx_query import _export_marker
 
-        (folder / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(export_of)))
+    folder = _fake_folder(tmp_path)
+    if model_bytes is not None:
+        (folder / ONNX_DIR / ONNX_FILE).write_bytes(model_bytes)
+    if marker:
+        export_of = folder if marker == "same" else _fake_folder(tmp_path / "other", source_sha="b" * 64)
+        (folder / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(export_of, size=4)))
     assert is_exported(folder) is exported
+
+
+def test_leftovers_of_a_killed_export_are_removed_but_not_a_running_one(tmp_path):
+    import os
+    import time
+
+    from rag.onnx_query import _remove_leftovers
+
+    stale, running, trash = (tmp_path / n for n in (".onnx.building-old1", ".onnx.building-new2", ".onnx.old-1234"))
+    for path in (stale, running, trash):
+        path.mkdir()
+        (path / ONNX_FILE).write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    _remove_leftovers(tmp_path)
+    assert [p.exists() for p in (stale, running, trash)] == [False, True, False]
 
 
 @pytest.mark.slow
@@ -121,7 +137,7 @@ def test_a_damaged_export_is_a_config_error_naming_the_fix(folder, tmp_path):
             (copy / rel).symlink_to(path)
     (copy / ONNX_DIR).mkdir()
     (copy / ONNX_DIR / ONNX_FILE).write_bytes((folder / ONNX_DIR / ONNX_FILE).read_bytes()[:4096])
-    (copy / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(copy)))
+    (copy / ONNX_DIR / MARKER).write_text(json.dumps(_export_marker(copy, size=4096)))  # says it is complete
     with pytest.raises(ConfigError) as err:
         load_embedder(Settings(data_dir=tmp_path, model_cache=cache))
     assert err.value.path == str(copy / ONNX_DIR) and "GOVQA_QUERY_ENCODER=torch" in err.value.fix

@@ -41,7 +41,8 @@ def test_every_field_is_described_and_in_the_readme(name):
     assert meaning == field.description
 
 
-def test_environment_is_read_when_constructed_not_at_import(monkeypatch):
+def test_environment_is_read_when_constructed_not_at_import(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("GOVQA_QUERY_ENCODER", raising=False)
     before = Settings()
     monkeypatch.setenv("GOVQA_QUERY_ENCODER", "torch")
