@@ -370,10 +370,19 @@ def prepare_e5(dest: Path, source: Path | None = None) -> Path:
         del e5  # ~0.5 GB of float32 arrays
         _write_st_folder(hf_folder, st_folder, dim=dim, max_len=max_len)
         (st_folder / MARKER).write_text(json.dumps(_marker(source, sha), indent=2), encoding="utf-8")
+        share_mode(st_folder)
         _swap_into_place(st_folder, dest, source, sha)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest
+
+
+def share_mode(folder: Path) -> None:
+    """Give a folder built in a private temp dir the permissions the umask allows (others may read the cache)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _swap_into_place(built: Path, dest: Path, source: Path, sha: str) -> None:

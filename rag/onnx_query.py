@@ -72,6 +72,8 @@ def export_onnx(folder: Path) -> Path:
         return folder / ONNX_DIR / ONNX_FILE
     _remove_leftovers(folder)
     import torch
+
+    from .e5convert import share_mode
     from transformers import AutoModel
 
     class _Encoder(torch.nn.Module):
@@ -99,9 +101,7 @@ def export_onnx(folder: Path) -> Path:
             )
         marker = _export_marker(folder, (staging / ONNX_FILE).stat().st_size)
         (staging / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the rest of the model folder is not
+        share_mode(staging)  # mkdtemp makes it private; the rest of the model folder is not
         if not is_exported(folder):  # another process may have finished first: keep its export
             target = folder / ONNX_DIR
             if target.exists():

@@ -132,3 +132,23 @@ def test_vectors_match_engine(st_model, engine):
     for name, ours, ref in (("passage", passages, ref_passages), ("query", queries, ref_queries)):
         cosines = (ours * ref).sum(axis=1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(ref, axis=1)
         assert cosines.min() > 0.999, (name, cosines)
+
+
+def test_share_mode_opens_a_private_build_folder_as_the_umask_allows(tmp_path):
+    import os
+
+    from rag.e5convert import share_mode
+
+    folder = tmp_path / "built"
+    (folder / "onnx").mkdir(parents=True)
+    for path, mode in ((folder, 0o700), (folder / "onnx", 0o700), (folder / "model.safetensors", 0o600)):
+        if not path.exists():
+            path.write_bytes(b"x")
+        os.chmod(path, mode)
+    old = os.umask(0o027)
+    try:
+        share_mode(folder)
+    finally:
+        os.umask(old)
+    modes = [oct(p.stat().st_mode & 0o777) for p in (folder, folder / "onnx", folder / "model.safetensors")]
+    assert modes == ["0o750", "0o750", "0o640"]
