@@ -11,6 +11,7 @@ from .types import Answer, AnswerStream
 from .verify import verify
 
 FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
+UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可核对的引用或数字不符），已改用抽取式回答。"
 
 
 def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
@@ -66,7 +67,7 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, st
             raw = llm_answer(question, retrieval.hits, llm, prompt, notes=notes)
         except LLMError as e:
             return extractive_answer(question, retrieval, idf, [FALLBACK_NOTE.format(error=e.message)], t0)
-        return finish(question, raw, retrieval, "llm", [], t0)
+        return _unless_unverified(finish(question, raw, retrieval, "llm", [], t0), question, retrieval, idf, t0)
 
     state: dict = {}
 
@@ -80,6 +81,19 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, st
             yield "\n" + state["fallback"].text
 
     def done(raw: str) -> Answer:
-        return state.get("fallback") or finish(question, raw, retrieval, "llm", [], t0)
+        return state.get("fallback") or _unless_unverified(finish(question, raw, retrieval, "llm", [], t0),
+                                                           question, retrieval, idf, t0)
 
     return AnswerStream(chunks(), done)
+
+
+def _unless_unverified(answer: Answer, question: str, retrieval: Retrieval, idf, t0: float) -> Answer:
+    """An LLM answer of which verification kept nothing becomes the extractive answer, saying so.
+
+    The LLM's removed sentences stay listed in `unsupported`; an LLM that refused stays a refusal.
+    """
+    if not (answer.refused and answer.unsupported):
+        return answer
+    fallback = extractive_answer(question, retrieval, idf, [UNVERIFIED_NOTE.format(count=len(answer.unsupported))], t0)
+    fallback.unsupported = list(answer.unsupported) + list(fallback.unsupported)
+    return fallback

@@ -7,6 +7,8 @@ Rules (pure, deterministic):
 - A claim with figures needs marks, and every figure must be supported (numbers.number_supported) by a
   paragraph it cites: the nearest cluster of adjacent marks after the figure in the claim, else the last
   cluster before it. Otherwise the claim is removed and listed in `unsupported` (the caller shows them).
+- A claim that is a context header copied back ("[1] 【济南·2024·第5段】 济南市 · 2024年政府工作报告 · …") is
+  removed: it states nothing.
 - Claims without figures need a mark too, except structural lines (headings ending "：", table headers,
   "未提及", catalogue notes such as 库中没有…, very short connectives); an uncited claim is removed.
 - Citations: the hits cited by the kept text, in order of first appearance; `quote` is the paragraph
@@ -27,6 +29,7 @@ _PARA_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
 _CLUSTER_GAP = re.compile(r"[\s、，,；;和及与]*")
 _EMPTY_LINE = re.compile(r"[\s\-*+>#|:：]*(?:\d{1,2}[.、)）])?\s*")
 _MAX_QUOTE_SENTENCES = 3
+_ECHO = re.compile(r"[\s\-*>]*(?:\[\d+\]\s*)?(?:【[^【】\n]*】\s*)*[^\s·【】]{2,16}\s*·\s*20\d\d年政府工作报告(?:\s*·|\s*$)")
 
 
 @dataclass
@@ -76,6 +79,8 @@ def _structural(claim: str) -> bool:
 
 def _check(claim: _Claim, hits: list[Hit]) -> bool:
     """Fill claim.support; True if the claim may stay."""
+    if _ECHO.match(claim.text):  # a context header copied back ("【济南·2024·第5段】 济南市 · 2024年政府工作报告 · …")
+        return False
     figures = extract_numbers(claim.text)
     clusters = _clusters(claim.text, find_marks(claim.text))
     if not figures:

@@ -179,3 +179,21 @@ def test_region_not_held_is_refused_without_calling_the_llm(assistant, openai_se
     ans = a.ask("杭州2024年GDP增长目标是多少？")
     assert ans.refused and "库中没有杭州市的报告" in ans.notes and "库中没有杭州市的报告" in ans.text
     assert openai_server.chat_requests == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reply_with_nothing_verifiable_falls_back_to_extractive(assistant, openai_server, target_hit, stream):
+    """What a 1.5B model did on this corpus: the right figure without a mark, and a context header echoed."""
+    a = llm_assistant(assistant, openai_server)
+    uncited = f"济南2024年{TARGET}。"
+    echo = f"{target_hit.mark} 济南市 · 2024年政府工作报告 · {target_hit.section}"
+    openai_server.script([f"{uncited}\n{echo}"])
+    if stream:
+        s = a.ask(QUESTION, stream=True)
+        "".join(s)
+        ans = s.result()
+    else:
+        ans = a.ask(QUESTION)
+    assert ans.answerer == "extractive" and not ans.refused and TARGET in ans.text and ans.citations
+    assert any("没有一句通过核验" in n and "2 句" in n for n in ans.notes)
+    assert uncited in ans.unsupported and echo in ans.unsupported

@@ -79,6 +79,13 @@ JN, SY, BD5, BD20 = (h.mark for h in HITS)
         ),
         # structural lines stay without marks: a heading, 未提及, a catalogue note
         ("根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", "根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", []),
+        # a context header copied back by a small model states nothing: it goes, marks and all
+        (
+            f"{BD5} 保定市 · 2023年政府工作报告 · 一、回顾2022年政府工作\n保定生产总值完成3880.3亿元{BD5}。",
+            f"保定生产总值完成3880.3亿元{BD5}。",
+            [f"{BD5} 保定市 · 2023年政府工作报告 · 一、回顾2022年政府工作"],
+        ),
+        (f"[2] {JN} 济南市 · 2024年政府工作报告", "", [f"[2] {JN} 济南市 · 2024年政府工作报告"]),
         # one bad sentence among good ones: only it goes
         (
             f"保定生产总值完成3880.3亿元{BD5}。保定固定资产投资增长9%{BD5}。保定规上工业增长0.8%{BD5}。",
