@@ -62,7 +62,15 @@ class SentenceTransformerEmbedder(Embedder):
         self.identity = identity
         self.dim = int(model.get_embedding_dimension())
 
-    def _encode_query_torch(self, text: str) -> np.ndarray:
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self.model.encode(list(texts), prompt=self.passage_prefix, batch_size=self.batch_size,
+                                    show_progress_bar=progress, convert_to_numpy=True,
+                                    normalize_embeddings=True)
+        return _normalise(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
         # One short sequence: a single torch thread is many times faster than two fighting over 2 cores.
         # torch's thread count is global: concurrent questions take turns so it is always restored.
         import torch
@@ -76,17 +84,6 @@ class SentenceTransformerEmbedder(Embedder):
             finally:
                 torch.set_num_threads(threads)
         return _normalise(vector)[0]
-
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        vectors = self.model.encode(list(texts), prompt=self.passage_prefix, batch_size=self.batch_size,
-                                    show_progress_bar=progress, convert_to_numpy=True,
-                                    normalize_embeddings=True)
-        return _normalise(vectors)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._encode_query_torch(text)
 
 
 class E5Embedder(SentenceTransformerEmbedder):
@@ -126,7 +123,7 @@ class E5Embedder(SentenceTransformerEmbedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         if self._onnx is None:
-            return self._encode_query_torch(text)
+            return super().embed_query(text)
         return self._onnx.encode([self.query_prefix + text])[0]
 
 

@@ -201,21 +201,25 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
         footnote = bool(_FOOTNOTE.match(hit.text))
         sents = _sentences(hit.text)
 
-        def usable(sent: str) -> bool:
-            """On the question's topic, of the wanted year role, with a figure of the asserted kind."""
-            if covered(sent) <= 0:
-                return False
+        def judge(sent: str) -> tuple[float, str | None] | None:
+            """(coverage, year role) of a sentence on the question's topic, of the wanted year role and
+            with a figure of the asserted kind; None for any other."""
+            cov = covered(sent)
+            if cov <= 0:
+                return None
             srole = sentence_role(sent, hit.section, hit.year)
             if role == "outcome" and srole == "plan" or role == "target" and srole == "review":
-                return False
-            return not asserted or any(unit_family(a.unit) == unit_family(n.unit)
-                                       for a in asserted for n in extract_numbers(sent))
+                return None
+            if asserted and not any(unit_family(a.unit) == unit_family(n.unit)
+                                    for a in asserted for n in extract_numbers(sent)):
+                return None
+            return cov, srole
 
         for i, sent in enumerate(sents):
-            if not usable(sent):
+            judged = judge(sent)
+            if judged is None:
                 continue
-            cov = covered(sent)
-            srole = sentence_role(sent, hit.section, hit.year)
+            cov, srole = judged
             score = cov + 0.03 * (len(hits) - rank) + 0.02 * _common_run(core, sent)
             if wants_figure and _DIGIT.search(sent):
                 score += 0.15
@@ -227,7 +231,7 @@ def pick_sentences(question: str, hits: list[Hit], group_names: list[str], idf: 
                 quote = _whole(hit.text)
             else:
                 quote = _narrow(sent, covered) if wants_figure else sent
-                follow = next((j for j in (1, 2) if j < len(sents) and usable(sents[j])), None) \
+                follow = next((j for j in (1, 2) if j < len(sents) and judge(sents[j])), None) \
                     if i == 0 and _is_lead(sent) else None
                 if follow:
                     # a slogan that opens the paragraph ("擦亮招商引资“金名片”。") says what, not how:
