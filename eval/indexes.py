@@ -33,15 +33,23 @@ def index_manifest(data_dir: Path) -> dict | None:
 
 
 def own_data_dir(settings: Settings) -> Path:
-    """Where an eval config whose embedding model differs from the main index keeps its own corpus and index."""
-    return settings.data_dir / "eval" / "indexes" / safe_name(settings.embed_model)
+    """Where an eval config whose embedding model or corpus differs from the main index keeps its own corpus and
+    index: one folder per embedding model, and per reports folder when that is not the sample corpus."""
+    name = safe_name(settings.embed_model)
+    if not _sample_corpus(settings):
+        name += "-" + safe_name(Path(settings.reports_dir).name)
+    return settings.data_dir / "eval" / "indexes" / name
+
+
+def _sample_corpus(settings: Settings) -> bool:
+    return Path(settings.reports_dir).resolve() == Path(Settings.model_fields["reports_dir"].default).resolve()
 
 
 def ensure_index(settings: Settings, progress: bool = False) -> EvalIndex:
     """The main data dir when its index was built with settings.embed_model; otherwise
     data_dir/eval/indexes/<embed_model>, built from settings.reports_dir the first time."""
     main = index_manifest(settings.data_dir)
-    if main is not None and main.get("embed_model") == settings.embed_model:
+    if main is not None and main.get("embed_model") == settings.embed_model and _sample_corpus(settings):
         return EvalIndex(settings.data_dir)
     own = own_data_dir(settings)
     manifest = index_manifest(own)

@@ -12,7 +12,7 @@ from rag.citations import find_marks
 from rag.numbers import extract_numbers, number_supported
 from rag.types import Answer, Citation
 
-_CLAIM_END = re.compile(r"(?<=[。！？；!?;\n])")
+_CLAIM_END = re.compile(r"(?<=[。！？!?\n])")  # claims end where rag.verify's do: a sentence or a line
 _LEADING_MARKS = re.compile(r"^\s*(?:【[^【】]*】\s*)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _DIGIT_COMMA = re.compile(r"(?<=\d),(?=\d{3})")
@@ -84,7 +84,8 @@ def _without_marks(text: str) -> str:
 
 
 def claims(text: str) -> list[str]:
-    """The answer's claims: sentences/lines (split after 。！？；and line breaks) with content besides marks.
+    """The answer's claims: sentences/lines (split after 。！？ and line breaks, as rag.verify splits them) with
+    content besides marks; a quoted sentence whose clauses are separated by ；is one claim.
     Marks written right after the full stop stay with the sentence before."""
     pieces: list[str] = []
     for piece in _CLAIM_END.split(text):

@@ -17,7 +17,7 @@ from .config import default_name, safe_name
 from .dataset import check_evidence, gold_paragraphs, load_items
 from .identity import code_identity, config_hash, model_identities, public_settings
 from .indexes import ensure_index
-from .metrics import evaluate, ranked_paragraphs, summarize, summarize_by_type
+from .metrics import evaluate, normalize, ranked_paragraphs, summarize, summarize_by_type
 
 ITEMS = Path(__file__).resolve().parent / "questions.jsonl"
 RUN_FORMAT = 1
@@ -130,13 +130,15 @@ def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: 
                               fix="load the assistant with GOVQA_LLM_BASE_URL and GOVQA_LLM_MODEL set")
     corpus = assistant.corpus
 
-    records, results = [], []
+    records, results, baseline = [], [], []
     t_questions = time.perf_counter()
     for item in tqdm(items, desc=f"eval {name}", unit="q", disable=not progress):
         gold = gold_paragraphs(item, corpus)
         t0 = time.perf_counter()
         answer = assistant.ask(item.question, answerer=settings.answerer)
         seconds = time.perf_counter() - t0
+        if item.keys:
+            baseline.append(top1_keys(assistant.search(item.question), item.keys))
         result = evaluate(item, answer, gold)
         result.seconds = seconds  # wall time of ask(): retrieval + answer, the same for every answerer
         results.append(result)
@@ -184,6 +186,7 @@ def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: 
         },
         "answerers": answerers,
         "summary": summarize(results),
+        "baseline": {"top1_paragraph_key_accuracy": sum(baseline) / len(baseline) if baseline else None},
         "by_type": summarize_by_type(results),
         "questions": records,
     }
@@ -191,6 +194,12 @@ def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: 
     chart = plot_runs([(name, data["summary"])], path.with_suffix(".png"),
                       title=f"{path.stem}  (n={len(items)}, {models['embedder']['embed_model']}, {settings.answerer})")
     return RunResult(path, chart, data)
+
+
+def top1_keys(retrieval, keys: list[str]) -> bool:
+    """The baseline answer "quote each group's top retrieved paragraph whole": does it hold every key?"""
+    text = normalize(" ".join(hits[0].text for _, hits in retrieval.groups if hits))
+    return all(normalize(k) in text for k in keys)
 
 
 def load_run(path: str | Path) -> dict:

@@ -59,6 +59,31 @@ def cut_tail(lines: list[str]) -> list[str]:
     return lines
 
 
+_ENDS_SENTENCE = ("。", "！", "？", "!", "?", "…")
+_CLOSING = "”’」』）)】》"
+_ANY_PUNCT = re.compile(r"[，,。；;！？!?]")
+_NOTE = re.compile(r"^(?:\[\d+\]|注[:：\d])")
+
+
+def is_furniture(line: str) -> bool:
+    """A line that cannot be report text at a report's end: short and ending no sentence (分享到微信, ×,
+    相关文档：, 》》点击图片进入专题《《, 打印本页, a date or a link title), or without any punctuation at all."""
+    if line in (JUMP_IN, JUMP_OUT):
+        return True
+    if _NOTE.match(line):
+        return False
+    ends = line.rstrip(_CLOSING).endswith(_ENDS_SENTENCE)
+    return (len(line) <= 30 and not ends) or (len(line) <= 120 and not _ANY_PUNCT.search(line))
+
+
+def trim_tail(lines: list[str]) -> list[str]:
+    """The body lines without the page furniture after the report's last sentence (a general rule, no site list)."""
+    end = len(lines)
+    while end > 0 and is_furniture(lines[end - 1]):
+        end -= 1
+    return lines[:end]
+
+
 def strip_chrome(lines: list[str]) -> list[str]:
     """Remove watermarks and chrome lines; page-jump marks become JUMP_OUT / JUMP_IN sentinel lines."""
     out: list[str] = []

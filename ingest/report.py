@@ -1,6 +1,7 @@
 """Assemble one Report from the cleaned lines of one report: metadata, ids, paragraphs, warnings."""
 from __future__ import annotations
 
+from .chrome import trim_tail
 from .errors import IngestError
 from .gazetteer import Place, gazetteer, short_name
 from .headings import SENTENCE_END
@@ -32,7 +33,7 @@ def build_report(
 ) -> Report:
     """The Report in `lines` (one report's cleaned lines, chrome and page jumps already marked)."""
     header, body = split_header(lines)
-    blocks = build_blocks(body)
+    blocks = build_blocks(trim_tail(body))
     if not any(b.kind != "heading" for b in blocks):
         raise IngestError("no report text found after cleaning", path=source,
                           fix="check that the file holds a government work report")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from .extractive import compose
 from .prompts import REFUSAL
 from .retrieve import Retrieval
 from .types import Answer, AnswerStream
@@ -43,16 +42,18 @@ def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: 
                   seconds=time.perf_counter() - t0)
 
 
-def extractive_answer(question: str, retrieval: Retrieval, idf, notes=(), t0: float | None = None) -> Answer:
-    """The default, deterministic answer: quoted sentences with citation marks, or a refusal."""
+def extractive_answer(question: str, retrieval: Retrieval, answerer, notes=(), t0: float | None = None) -> Answer:
+    """The default, deterministic answer: quoted sentences with citation marks, or a refusal.
+
+    `answerer` is the ExtractiveAnswerer (rag.extractive) that scores and quotes the sentences."""
     t0 = time.perf_counter() if t0 is None else t0
     if not retrieval.plan.groups:
         return refusal(question, retrieval, "extractive", list(notes) + retrieval.plan.missing, t0)
-    text, _ = compose(question, retrieval.groups, idf)
+    text, _ = answerer.compose(question, retrieval)
     return finish(question, text, retrieval, "extractive", list(notes), t0)
 
 
-def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, stream: bool = False):
+def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extractive, stream: bool = False):
     """Ask the LLM; check its answer like any other; fall back to the extractive answer if it fails."""
     from ingest.errors import LLMError
 
@@ -66,8 +67,8 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, st
         try:
             raw = llm_answer(question, retrieval.hits, llm, prompt, notes=notes)
         except LLMError as e:
-            return extractive_answer(question, retrieval, idf, [FALLBACK_NOTE.format(error=e.message)], t0)
-        return _unless_unverified(finish(question, raw, retrieval, "llm", [], t0), question, retrieval, idf, t0)
+            return extractive_answer(question, retrieval, extractive, [FALLBACK_NOTE.format(error=e.message)], t0)
+        return _unless_unverified(finish(question, raw, retrieval, "llm", [], t0), question, retrieval, extractive, t0)
 
     state: dict = {}
 
@@ -76,24 +77,24 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, idf, st
             for piece in llm_answer(question, retrieval.hits, llm, prompt, notes=notes, stream=True):
                 yield piece
         except LLMError as e:
-            state["fallback"] = extractive_answer(question, retrieval, idf,
+            state["fallback"] = extractive_answer(question, retrieval, extractive,
                                                   [FALLBACK_NOTE.format(error=e.message)], t0)
             yield "\n" + state["fallback"].text
 
     def done(raw: str) -> Answer:
         return state.get("fallback") or _unless_unverified(finish(question, raw, retrieval, "llm", [], t0),
-                                                           question, retrieval, idf, t0)
+                                                           question, retrieval, extractive, t0)
 
     return AnswerStream(chunks(), done)
 
 
-def _unless_unverified(answer: Answer, question: str, retrieval: Retrieval, idf, t0: float) -> Answer:
+def _unless_unverified(answer: Answer, question: str, retrieval: Retrieval, extractive, t0: float) -> Answer:
     """An LLM answer of which verification kept nothing becomes the extractive answer, saying so.
 
     The LLM's removed sentences stay listed in `unsupported`; an LLM that refused stays a refusal.
     """
     if not (answer.refused and answer.unsupported):
         return answer
-    fallback = extractive_answer(question, retrieval, idf, [UNVERIFIED_NOTE.format(count=len(answer.unsupported))], t0)
+    fallback = extractive_answer(question, retrieval, extractive, [UNVERIFIED_NOTE.format(count=len(answer.unsupported))], t0)
     fallback.unsupported = list(answer.unsupported) + list(fallback.unsupported)
     return fallback

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from pathlib import Path
 
 from ingest.model import Corpus, Paragraph, Report
 
 from .answer import extractive_answer, llm_answer_checked
+from .extractive import ExtractiveAnswerer
 from .index import LoadedIndex, load_index
 from .retrieve import Retrieval, Retriever
+from .scorer import load_scorer
 from .settings import Settings, load_settings
 from .types import Answer, AnswerStream, Hit
 
@@ -43,6 +46,13 @@ class Assistant:
         check_model(index, settings, embedder)
         llm = ChatLLM(settings) if settings.llm_configured else None
         return cls(index, settings, embedder, llm)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        """The default answerer, with the fitted model of this index's kind (with or without sentence vectors)."""
+        sentences = self.index.sentences
+        dense = self.embedder is not None and sentences is not None and sentences.vectors is not None
+        return ExtractiveAnswerer(self.index, load_scorer("dense" if dense else "lexical"))
 
     # --- the corpus -------------------------------------------------------------------------------
     @property
@@ -79,9 +89,9 @@ class Assistant:
             from .prompts import load_prompt
 
             prompt = load_prompt(self.settings.llm_prompt, self.settings.prompts_dir)
-            return llm_answer_checked(question, retrieval, self.llm, prompt, self.index.keyword.idf, stream=stream)
+            return llm_answer_checked(question, retrieval, self.llm, prompt, self.extractive, stream=stream)
         notes = ["未配置 LLM，已使用抽取式回答。"] if answerer == "llm" else []
-        answer = extractive_answer(question, retrieval, self.index.keyword.idf, notes, t0)
+        answer = extractive_answer(question, retrieval, self.extractive, notes, t0)
         if stream:
             return AnswerStream(iter([answer.text]), lambda _text: answer)
         return answer

@@ -56,8 +56,8 @@ class Update:
     replaced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     new: Corpus | None = None  # what the given files produced (with their problems)
-    embedded: int = 0  # passages sent to the embedder (not found in the embedding cache)
-    reused: int = 0  # passages whose vectors came from the embedding cache
+    embedded: int = 0  # texts (passages and sentences) sent to the embedder (not found in the embedding cache)
+    reused: int = 0  # texts whose vectors came from the embedding cache
 
 
 def current_corpus(settings: Settings) -> Corpus:
@@ -103,7 +103,7 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
             embedder = open_embedder(settings)
         cache = embedding_cache(settings, embedder) if embedder is not None else None
         gen = build_index(corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress)
-        if cache is not None:
-            embedded, reused = cache.last_misses, cache.last_hits
+        if cache is not None:  # passages and their sentences alike
+            embedded, reused = cache.misses, cache.hits
     save_corpus(corpus, settings.corpus_path)
     return Update(corpus, gen, added, replaced, remove, new, embedded, reused)

@@ -17,6 +17,7 @@ from ingest.model import Chunk, Corpus, Report
 from ingest.store import load_corpus, save_corpus
 
 from .bm25 import KeywordIndex
+from .sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
 from .tokenize import tokens
 
 INDEX_FORMAT = 1
@@ -73,6 +74,7 @@ class LoadedIndex:
     chunks: list[Chunk]
     vectors: object | None  # the faiss index (row i = chunks[i]), None in BM25-only mode
     keyword: KeywordIndex
+    sentences: SentenceTable | None = None  # sentence spans (and vectors) of every indexed paragraph
 
     @property
     def embed_model(self) -> str:
@@ -101,13 +103,17 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
         with open(tmp / "tokens.json", "w", encoding="utf-8") as f:
             json.dump([tokens(c.embed_text) for c in chunks], f, ensure_ascii=False)
         dim = None
+        sentence_texts, sentence_spans = paragraph_sentences(corpus, list(dict.fromkeys(c.paragraph_id for c in chunks)))
+        sentence_vecs = None
         if embedder is not None:
             texts = [c.embed_text for c in chunks]
-            vecs = (cache.embed(texts, embedder, progress=progress) if cache is not None
-                    else embedder.embed_passages(texts, progress))
-            vecs = np.asarray(vecs, dtype=np.float32)
+            embed = ((lambda t: cache.embed(t, embedder, progress=progress)) if cache is not None
+                     else (lambda t: embedder.embed_passages(t, progress)))
+            vecs = np.asarray(embed(texts), dtype=np.float32)
             dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
             _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
+            sentence_vecs = np.asarray(embed(sentence_texts), dtype=np.float32).reshape(-1, dim)
+        save_sentences(tmp, sentence_spans, sentence_vecs)
         manifest = {
             "format": INDEX_FORMAT,
             "embed_model": embed_model,
@@ -193,4 +199,4 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise IndexError_(f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)) from e
     if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.ntotal != len(chunks)):
         raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
-    return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens))
+    return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens), load_sentences(gen))

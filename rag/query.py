@@ -8,6 +8,8 @@ from typing import Iterable
 
 from ingest.model import Corpus
 
+from .timeline import Time, question_times
+
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
 # Words that make a question about the plans/targets of the year it names (answered by that year's report).
@@ -27,6 +29,7 @@ class Group:
     region: str | None = None
     year: int | None = None  # the year the question names
     role: str = "any"  # target | outcome | any: how the named year relates to the report year
+    time: Time | None = None  # the year or five-year period the question asks about
 
 
 @dataclass
@@ -60,18 +63,55 @@ def _place_table(places: tuple[str, ...]) -> dict[str, str]:
     return {n: p for p in places for n in _names(p, p)}
 
 
+def _word_edges(text: str) -> set[int]:
+    """Positions where jieba puts a word boundary (a place name must start and end on one)."""
+    from .tokenize import cut
+
+    edges, pos = {0}, 0
+    for word in cut(text):
+        pos += len(word)
+        edges.add(pos)
+    return edges
+
+
+def _compound_names(text: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Spans of place names run together into one proper noun (宁波舟山港: 宁波+舟山 glued to 港)."""
+    out: set[tuple[int, int]] = set()
+    spans = sorted(spans)
+    i = 0
+    while i < len(spans):
+        j = i
+        while j + 1 < len(spans) and spans[j + 1][0] == spans[j][1]:
+            j += 1
+        end = spans[j][1]
+        if j > i and end < len(text) and "\u4e00" <= text[end] <= "\u9fff":
+            out.update(spans[i : j + 1])
+        i = j + 1
+    return out
+
+
 def _find(question: str, names: dict[str, str]) -> list[str]:
-    """Values of `names` whose keys occur in question, longest match first, in order of appearance."""
+    """Values of `names` whose keys occur in question as words, longest match first, in order of appearance.
+
+    A name inside a longer word is not a mention of the place: it must start and end on a word boundary
+    (jieba), and place names glued together into one proper noun (宁波舟山港) do not count either.
+    """
     found: list[tuple[int, str]] = []
     taken = [False] * len(question)
+    edges = _word_edges(question)
+    matches: list[tuple[int, int, str]] = []
     for name in sorted((n for n in names if n in question), key=len, reverse=True):
         start = question.find(name)
         while start >= 0:
             end = start + len(name)
-            if not any(taken[start:end]):
-                taken[start:end] = [True] * len(name)
-                found.append((start, names[name]))
-            start = question.find(name, end)
+            if start in edges and end in edges:
+                matches.append((start, end, name))
+            start = question.find(name, start + 1)
+    compound = _compound_names(question, [(s, e) for s, e, _ in matches])
+    for start, end, name in matches:
+        if (start, end) not in compound and not any(taken[start:end]):
+            taken[start:end] = [True] * len(name)
+            found.append((start, names[name]))
     out: list[str] = []
     for _, v in sorted(found):
         if v not in out:
@@ -134,8 +174,13 @@ def plan_query(
             return plan
 
     years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
-    plan.years = years
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
+    asked_time: dict[int, Time] = {y: Time(y, y) for y in years}
+    if not year:
+        years, asked_time, forced = _resolve_times(text, years, asked_time, asked, reports)
+        if forced:
+            target, outcome = forced == "target", forced == "outcome"
+    plan.years = years
     if target and outcome and len(years) > 1:  # e.g. "2022年实际…和2025年的目标": each year by its own words
         plan.role = "any"
     else:
@@ -200,12 +245,35 @@ def plan_query(
                 role = "target"
             else:
                 role = _role(plan.role, y, report_year)
-            plan.groups.append(Group(label, [r.id for r in chosen], name, y, role))
+            plan.groups.append(Group(label, [r.id for r in chosen], name, y, role, asked_time.get(y) if y else None))
             for r in chosen:
                 note = f"{r.region}{r.year}年报告正文不完整（截断），缺失部分不在库中"
                 if r.truncated and note not in plan.caveats:
                     plan.caveats.append(note)
     return plan
+
+
+def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions: list[str], reports):
+    """Years and asked times for relative words (今年/去年) and periods (十四五/这五年), when no year is named.
+
+    Relative words count from the newest report of the regions asked (of the corpus when none is named).
+    A closed period is reviewed by the report after it (the role becomes outcome); a period that starts
+    in a report's year is planned by it (target). Explicit years stay as they are.
+    """
+    pool = [r.year for r in reports if not regions or r.region in regions or r.province in regions]
+    latest = max(pool) if pool else None
+    forced = None
+    for t in question_times(text, latest):
+        if t.is_period and latest is not None:
+            y, forced = (t.end, "outcome") if t.end < latest else (t.start, "target")
+        elif not t.is_period and t.start not in years and not _YEAR.search(text):
+            y = t.start
+        else:
+            continue
+        if y not in years:
+            years.append(y)
+            asked[y] = t
+    return years, asked, forced
 
 
 def _role_of(text: str) -> str:

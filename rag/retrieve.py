@@ -20,6 +20,7 @@ class Retrieval:
 
     plan: QueryPlan
     groups: list[tuple[Group, list[Hit]]]
+    qvec: np.ndarray | None = None  # the question's vector (None in BM25-only mode)
 
     @property
     def hits(self) -> list[Hit]:
@@ -52,7 +53,7 @@ class Retriever:
         qvec = self._embed_query(question) if plan.groups and self.fusion != "bm25" else None
         qtok = tokens(question)
         qtok = qtok + tokens(expand(qtok))
-        return Retrieval(plan, [(g, self.search(qvec, qtok, g.report_ids, k)) for g in plan.groups])
+        return Retrieval(plan, [(g, self.search(qvec, qtok, g.report_ids, k)) for g in plan.groups], qvec)
 
     def _embed_query(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.embed_query(question), dtype=np.float32)

@@ -26,6 +26,11 @@ def load_dictionary() -> None:
     _jieba()
 
 
+def cut(text: str) -> list[str]:
+    """jieba's precise-mode words of `text`, punctuation included (their lengths add up to len(text))."""
+    return _jieba().lcut(text)
+
+
 def tokens(text: str) -> list[str]:
     """Search-mode jieba tokens of `text`, lower-cased, without punctuation or stop words."""
     out = []

@@ -1,0 +1,225 @@
+"""Candidate answer sentences and the named features an answerability model scores them on.
+
+Every sentence of every retrieved paragraph is a candidate. Its features are general — how close it is
+to the question in meaning (e5 sentence vectors) and in words (IDF-weighted tokens, characters), where
+its paragraph ranked, whether it states a figure when the question wants one, and whether it speaks
+about the time the question asks about — so that weights fit on one set of questions carry over to
+another wording. Nothing here knows any question.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .numbers import extract_numbers, number_supported
+from .query import Group
+from .sentences import SentenceTable, split_sentences
+from .timeline import Time, paragraph_times, sentence_time
+from .tokenize import tokens
+from .types import Hit
+
+FEATURES = (
+    "dense_sentence",  # cosine of question and sentence (e5 sentence vectors)
+    "dense_gap",  # dense_sentence minus the best dense_sentence of the group (0 for the closest sentence)
+    "dense_paragraph",  # cosine of question and the paragraph's best chunk
+    "paragraph_rank",  # 1 / (1 + fused rank of the paragraph in its group)
+    "lexical",  # IDF-weighted share of the question's content words found in the sentence
+    "characters",  # share of the question's character bigrams found in the sentence
+    "lexical_gap",  # lexical minus the group's best
+    "characters_gap",  # characters minus the group's best
+    "rarest_terms",  # share of the question's two rarest content words (highest IDF) found in the sentence
+    "associated",  # like lexical, but a question word also counts when a report word learned to go with it is there
+    "has_figure",  # the sentence states a figure
+    "figure_fit",  # has_figure x the probability that the question wants a figure
+    "time_match",  # the sentence speaks about the year or period the question asks about
+    "time_conflict",  # it speaks about another year or period (a year inside an asked period is no conflict)
+    "role_agree",  # a plan sentence for a target question, a review sentence for an outcome question
+    "role_conflict",  # the other way round
+    "first_sentence",  # the paragraph's first sentence
+    "length",  # log length of the sentence
+    "lead",  # a short sentence without figures (a slogan or a heading-like lead)
+)
+DENSE = ("dense_sentence", "dense_gap", "dense_paragraph")
+
+# Whether a group's evidence answers at all is judged only on signals that do not depend on how the question is
+# worded. Word overlap, e5 similarity and the sentence probability built on them are all higher for questions
+# worded like the reports (the training questions) than for colloquial ones: a refusal learned on their level
+# refuses new wordings (measured: 17% of the frozen set's answerable questions). They rank the sentences, and a
+# weak best sentence is quoted as "the most relevant text"; they never refuse.
+GROUP_FEATURES = (
+    "asserted_missing",  # the question states a figure that no retrieved paragraph of the group states
+    "time_conflict_all",  # every retrieved sentence with a known time speaks of another year or period than asked
+)
+
+
+_GAPS = [(FEATURES.index(f"{name}_gap"), FEATURES.index(name if name != "dense" else "dense_sentence"))
+         for name in ("dense", "lexical", "characters")]
+_CJK_BIGRAM = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+_YEARISH = re.compile(r"\d|年$")
+_YEARS_IN_TEXT = re.compile(r"20\d\d\s*年?")
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved paragraph, with its group, time and feature vector."""
+
+    group: int  # index of its retrieval group
+    hit: Hit
+    rank: int  # the paragraph's rank in its group
+    index: int  # the sentence's index in the paragraph
+    text: str
+    time: Time | None
+    x: np.ndarray  # features, in FEATURES order
+
+
+@dataclass
+class QuestionView:
+    """What the features need of the question: weighted content words, character bigrams, the wanted figure."""
+
+    weights: dict[str, float]
+    bigrams: set[str]
+    figure_wanted: float
+    associations: dict[str, dict[str, float]]  # question word -> report words learned to answer it, with strength
+
+    @classmethod
+    def of(cls, question: str, names: list[str], idf: Callable[[str], float], figure_wanted: float,
+           associations: dict[str, dict[str, float]] | None = None) -> "QuestionView":
+        core = question
+        for name in sorted(set(names), key=len, reverse=True):
+            core = core.replace(name, " ")
+        weights = {}
+        for t in tokens(core):
+            if not _YEARISH.search(t):
+                weights[t] = max(idf(t), 0.0)
+        bigrams = set(_CJK_BIGRAM.findall(core))
+        return cls(weights, bigrams, figure_wanted, associations or {})
+
+    def lexical(self, low: str) -> float:
+        total = sum(self.weights.values())
+        return sum(w for t, w in self.weights.items() if t in low) / total if total else 0.0
+
+    def associated(self, low: str) -> float:
+        total = sum(self.weights.values())
+        if not total:
+            return 0.0
+        got = 0.0
+        for t, w in self.weights.items():
+            if t in low:
+                got += w
+            else:
+                got += w * max((a for word, a in self.associations.get(t, {}).items() if word in low), default=0.0)
+        return got / total
+
+    def rarest(self, low: str) -> float:
+        top = sorted(self.weights, key=lambda t: -self.weights[t])[:2]
+        return sum(_credit(t, low) for t in top) / len(top) if top else 0.0
+
+    def characters(self, text: str) -> float:
+        return len(self.bigrams & set(_CJK_BIGRAM.findall(text))) / len(self.bigrams) if self.bigrams else 0.0
+
+
+def _credit(term: str, low: str) -> float:
+    """1 for a word found whole; for a longer word, the share of its character bigrams found."""
+    if term in low:
+        return 1.0
+    grams = [term[i:i + 2] for i in range(len(term) - 1)]
+    return 0.5 * sum(g in low for g in grams) / len(grams) if len(grams) > 1 else 0.0
+
+
+def _within(t: Time, asked: list[Time]) -> bool:
+    """A year inside an asked period speaks of part of it (十四五 asked, 2025 stated): no conflict. The other
+    way round is one: a five-year figure is never the answer about one of its years."""
+    return not t.is_period and any(a.is_period and a.start <= t.start <= a.end for a in asked)
+
+
+def _role(t: Time | None, report_year: int) -> str | None:
+    if t is None:
+        return None
+    return "review" if t.end < report_year else "plan" if t.start >= report_year else None
+
+
+def candidates(view: QuestionView, groups: list[tuple[Group, list[Hit]]], sentences: SentenceTable | None,
+               qvec: np.ndarray | None, times_of: Callable[[str], dict[int, Time | None]]) -> list[Candidate]:
+    """Every sentence of every hit, with features. `times_of(report_id)` gives its paragraph times."""
+    out: list[Candidate] = []
+    for g, (group, hits) in enumerate(groups):
+        asked = [group.time] if group.time is not None else []
+        for rank, hit in enumerate(hits):
+            para_time = times_of(hit.report_id).get(hit.paragraph)
+            rows = sentences.of(hit.id) if sentences is not None else []
+            spans = [(row, s, e) for row, s, e in rows] or [(None, s, e) for s, e in split_sentences(hit.text)]
+            for i, (row, start, end) in enumerate(spans):
+                text = hit.text[start:end]
+                st = sentence_time(text, para_time, hit.year)
+                dense = sentences.cosine(qvec, row) if (sentences is not None and row is not None) else None
+                has_fig = 1.0 if extract_numbers(text) else 0.0
+                match = 1.0 if asked and st is not None and st in asked else 0.0
+                conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
+                srole = _role(st, hit.year)
+                want = {"target": "plan", "outcome": "review"}.get(group.role)
+                x = np.array([
+                    dense or 0.0,
+                    0.0,  # dense_gap, set below
+                    hit.dense_score or 0.0,
+                    1.0 / (1 + rank),
+                    view.lexical(text.lower()),
+                    view.characters(text),
+                    0.0,  # lexical_gap
+                    0.0,  # characters_gap
+                    view.rarest(text.lower()),
+                    view.associated(text.lower()),
+                    has_fig,
+                    has_fig * view.figure_wanted,
+                    match,
+                    conflict,
+                    1.0 if want and srole == want else 0.0,
+                    1.0 if want and srole and srole != want else 0.0,
+                    1.0 if i == 0 else 0.0,
+                    math.log1p(len(text)) / 5,
+                    1.0 if len(text) <= 20 and not has_fig else 0.0,
+                ], dtype=np.float32)
+                out.append(Candidate(g, hit, rank, i, text, st, x))
+    _set_gaps(out)
+    return out
+
+
+def _set_gaps(cands: list[Candidate]) -> None:
+    """The *_gap features: each value against the best of its group (the question's own scale)."""
+    best: dict[tuple[int, int], float] = {}
+    for c in cands:
+        for gap, col in _GAPS:
+            best[c.group, col] = max(best.get((c.group, col), -1e9), float(c.x[col]))
+    for c in cands:
+        for gap, col in _GAPS:
+            c.x[gap] = c.x[col] - best[c.group, col]
+
+
+def group_features(cands: list[Candidate], x: np.ndarray, probs: np.ndarray, group: int, question: str,
+                   hits: list[Hit]) -> np.ndarray:
+    """GROUP_FEATURES of one group (`x`: the candidates' feature rows, `probs`: their probabilities)."""
+    mine = [i for i, c in enumerate(cands) if c.group == group]
+    asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
+    missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
+    conflict = FEATURES.index("time_conflict")
+    return np.array([
+        1.0 if missing else 0.0,
+        1.0 if mine and all(x[i, conflict] for i in mine) else 0.0,
+    ], dtype=np.float32)
+
+
+class ReportTimes:
+    """Paragraph times of the corpus's reports, computed once per report on first use."""
+
+    def __init__(self, corpus):
+        self._reports = {r.id: r for r in corpus.reports}
+        self._cache: dict[str, dict[int, Time | None]] = {}
+
+    def __call__(self, report_id: str) -> dict[int, Time | None]:
+        if report_id not in self._cache:
+            r = self._reports[report_id]
+            self._cache[report_id] = paragraph_times(r.paragraphs, r.year)
+        return self._cache[report_id]

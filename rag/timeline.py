@@ -1,0 +1,121 @@
+"""What time a paragraph, a sentence or a question speaks about: one year, or a five-year plan period.
+
+A report of year R reviews R-1 and plans R; the report opening a five-year plan period (2021, 2026, …)
+also reviews the closed period and sets out the new one. This module reads the general Chinese time
+expressions that say which — explicit years (2025年), relative years (今年/去年/明年/前年), named
+periods (“十四五”…) and five-year spans (五年来/过去五年/这五年) — and nothing specific to any report.
+
+A paragraph's time is the time expression it opens with; a paragraph that opens with none continues
+the time of the paragraph before it in the same top section, or takes its section title's time when
+the title names exactly one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_PLAN = re.compile(r"十([一二三四五六七八九])五")  # 十四五 = the 14th plan
+_YEAR = re.compile(r"(?<!\d)(20\d\d)\s*年(?!代)")
+_REL = [(r"今年|本年|当年", 0), (r"去年|上一?年|(?:刚刚)?过去的?一年|一年来", -1), (r"明年", 1), (r"前年", -2)]
+_RELATIVE = re.compile("|".join(f"(?P<r{i}>{pattern})" for i, (pattern, _) in enumerate(_REL)))
+_FIVE = re.compile(r"(?:过去|这|近|前)(?:五|5)年|(?:五|5)年(?:来|间|以来)")
+OPENING = 7  # a paragraph opens with a time expression that starts within its first 7 characters
+
+
+@dataclass(frozen=True)
+class Time:
+    """A year (start == end) or a span of years (a five-year plan period)."""
+
+    start: int
+    end: int
+
+    @property
+    def is_period(self) -> bool:
+        return self.end > self.start
+
+    def label(self, report_year: int) -> str:
+        """How an answer names it relative to the report: 回顾2025年, 2026年安排, 回顾“十四五”时期…"""
+        if self.is_period:
+            name = period_name(self)
+            span = f"{self.start}—{self.end}年"
+            named = f"“{name}”时期，{span}" if name else span
+            return f"回顾{named}" if self.end < report_year else f"{named}目标任务"
+        if self.start < report_year:
+            return f"回顾{self.start}年"
+        return f"{self.start}年安排" if self.start == report_year else f"{self.start}年"
+
+
+def plan_period(n: int) -> Time:
+    """The n-th five-year plan: 13 -> 2016–2020, 14 -> 2021–2025, 15 -> 2026–2030."""
+    start = 2016 + 5 * (n - 13)
+    return Time(start, start + 4)
+
+
+def period_name(t: Time) -> str | None:
+    n = (t.start - 2016) // 5 + 13
+    if plan_period(n) == t:
+        return "十" + "一二三四五六七八九"[n - 11] + "五"
+    return None
+
+
+def times_in(text: str, report_year: int | None) -> list[tuple[int, Time]]:
+    """Every time expression in `text` with its position; relative ones need `report_year`."""
+    found: list[tuple[int, Time]] = []
+    for m in _PLAN.finditer(text):
+        found.append((m.start(), plan_period(10 + _CN_DIGIT[m.group(1)])))
+    for m in _YEAR.finditer(text):
+        y = int(m.group(1))
+        found.append((m.start(), Time(y, y)))
+    if report_year is not None:
+        for m in _RELATIVE.finditer(text):
+            y = report_year + _REL[int(m.lastgroup[1:])][1]
+            found.append((m.start(), Time(y, y)))
+        for m in _FIVE.finditer(text):
+            found.append((m.start(), Time(report_year - 5, report_year - 1)))
+    return sorted(found, key=lambda x: x[0])
+
+
+def opening_time(text: str, report_year: int) -> Time | None:
+    """The time a text opens with (within its first OPENING characters), if any."""
+    head = [t for pos, t in times_in(text[:OPENING + 12], report_year) if pos < OPENING]
+    return head[0] if head else None
+
+
+def title_time(title: str, report_year: int) -> Time | None:
+    """The one time a section title names ("三、2026年重点工作"); None for none or several."""
+    distinct = {t for _, t in times_in(title, report_year)}
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def paragraph_times(paragraphs, report_year: int) -> dict[int, Time | None]:
+    """Paragraph number -> the time it speaks about, for one report's paragraphs in order."""
+    out: dict[int, Time | None] = {}
+    current: Time | None = None
+    section = None
+    for p in paragraphs:
+        top = p.section.split(" > ")[0]
+        if top != section:
+            section, current = top, title_time(top, report_year)
+        sub = p.section.split(" > ")[-1] if " > " in p.section else ""
+        own = opening_time(p.text, report_year) if p.kind != "heading" else None
+        if own is None and sub:
+            own = title_time(sub, report_year) if p.text.startswith(sub[:8]) else None
+        if own is not None:
+            current = own
+        out[p.number] = current
+    return out
+
+
+def sentence_time(sentence: str, paragraph_time: Time | None, report_year: int) -> Time | None:
+    """A sentence's own opening time expression wins over its paragraph's."""
+    return opening_time(sentence, report_year) or paragraph_time
+
+
+def question_times(question: str, latest_year: int | None) -> list[Time]:
+    """The times a question asks about, relative words resolved against `latest_year` (the newest report)."""
+    out: list[Time] = []
+    for _, t in times_in(question, latest_year):
+        if t not in out:
+            out.append(t)
+    return out
