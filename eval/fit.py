@@ -108,8 +108,9 @@ def fit_associations(samples: list[Sample]) -> dict[str, dict[str, float]]:
 
     For a question word q missing from an answering clause (the clause of a sentence that holds a key), every
     word t of that clause is a candidate;
-    strength = share of the questions with q whose answering sentences hold t, minus the share of all candidate
-    sentences holding t (a word found everywhere says nothing). Kept when positive and seen in MIN_PAIRS questions.
+    strength = (share of the questions with q whose answering clauses hold t - share of all candidate sentences
+    holding t) x (1 - that share): a word found everywhere says nothing. Kept when positive and seen in MIN_PAIRS
+    questions.
     """
     from rag.tokenize import tokens
 
@@ -137,7 +138,7 @@ def fit_associations(samples: list[Sample]) -> dict[str, dict[str, float]]:
             continue
         if t not in seen:
             seen[t] = sum(t in x for x in texts) / max(len(texts), 1)
-        strength = n / (asked[q] + 1) - seen[t]
+        strength = (n / (asked[q] + 1) - seen[t]) * (1 - seen[t])  # a common word (增长) tells less than 生产总值
         if strength > 0:
             out.setdefault(q, {})[t] = round(strength, 4)
     return out
@@ -285,6 +286,12 @@ def baseline_top1(samples: list[Sample]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
+def _cv_score(cv: dict | None) -> float:
+    if not cv:
+        return -1.0
+    return cv["key_accuracy"] + cv["citation_precision"] + cv["refusal_recall"] - cv["false_refusal_rate"]
+
+
 def fit(assistant, items: list[EvalItem], items_sha: str, out: Path | None = None, cv: bool = True,
         progress=print) -> dict:
     """Fit everything on `items`, cross-validate, and write the model file (default rag/models/answerability.json)."""
@@ -313,6 +320,9 @@ def fit(assistant, items: list[EvalItem], items_sha: str, out: Path | None = Non
                                                        "citation_precision", "citation_recall", "number_grounding")}
             progress(f"{mode}: leave-one-report-out {data['cv'][mode]}")
     data["cv"]["baseline_top1_key_accuracy"] = baseline_top1(samples)
+    data["preferred"] = max(MODES, key=lambda m: _cv_score(data["cv"].get(m))) if cv else "dense"
+    progress(f"preferred: {data['preferred']} (best cross-validated key accuracy + citation precision + "
+             "refusal recall - false refusals)")
     path = Path(out or DEFAULT_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -49,10 +49,11 @@ class Assistant:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
-        """The default answerer, with the fitted model of this index's kind (with or without sentence vectors)."""
+        """The default answerer with the fitted model that cross-validated best among those this index can feed
+        (the "dense" one needs sentence vectors; the "lexical" one works on any index)."""
         sentences = self.index.sentences
         dense = self.embedder is not None and sentences is not None and sentences.vectors is not None
-        return ExtractiveAnswerer(self.index, load_scorer("dense" if dense else "lexical"))
+        return ExtractiveAnswerer(self.index, load_scorer(None if dense else "lexical"))
 
     # --- the corpus -------------------------------------------------------------------------------
     @property

@@ -18,7 +18,7 @@ import numpy as np
 from .numbers import extract_numbers, number_supported
 from .query import Group
 from .sentences import SentenceTable, split_sentences
-from .timeline import Time, paragraph_times, sentence_time
+from .timeline import Time, paragraph_times, time_at
 from .tokenize import tokens
 from .types import Hit
 
@@ -143,18 +143,18 @@ def _role(t: Time | None, report_year: int) -> str | None:
 
 
 def candidates(view: QuestionView, groups: list[tuple[Group, list[Hit]]], sentences: SentenceTable | None,
-               qvec: np.ndarray | None, times_of: Callable[[str], dict[int, Time | None]]) -> list[Candidate]:
+               qvec: np.ndarray | None, times_of: Callable[[str], dict[int, list]]) -> list[Candidate]:
     """Every sentence of every hit, with features. `times_of(report_id)` gives its paragraph times."""
     out: list[Candidate] = []
     for g, (group, hits) in enumerate(groups):
         asked = [group.time] if group.time is not None else []
         for rank, hit in enumerate(hits):
-            para_time = times_of(hit.report_id).get(hit.paragraph)
+            para_times = times_of(hit.report_id).get(hit.paragraph, [])
             rows = sentences.of(hit.id) if sentences is not None else []
             spans = [(row, s, e) for row, s, e in rows] or [(None, s, e) for s, e in split_sentences(hit.text)]
             for i, (row, start, end) in enumerate(spans):
                 text = hit.text[start:end]
-                st = sentence_time(text, para_time, hit.year)
+                st = time_at(para_times, start)
                 dense = sentences.cosine(qvec, row) if (sentences is not None and row is not None) else None
                 has_fig = 1.0 if extract_numbers(text) else 0.0
                 match = 1.0 if asked and st is not None and st in asked else 0.0
@@ -216,9 +216,9 @@ class ReportTimes:
 
     def __init__(self, corpus):
         self._reports = {r.id: r for r in corpus.reports}
-        self._cache: dict[str, dict[int, Time | None]] = {}
+        self._cache: dict[str, dict[int, list[tuple[int, Time | None]]]] = {}
 
-    def __call__(self, report_id: str) -> dict[int, Time | None]:
+    def __call__(self, report_id: str) -> dict[int, list[tuple[int, Time | None]]]:
         if report_id not in self._cache:
             r = self._reports[report_id]
             self._cache[report_id] = paragraph_times(r.paragraphs, r.year)

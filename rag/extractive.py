@@ -15,6 +15,7 @@ import numpy as np
 from .evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features
 from .retrieve import Retrieval
 from .scorer import Policy, Scorer
+from .timeline import Time
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
 
@@ -92,21 +93,21 @@ def compose(retrieval: Retrieval, cands: list[Candidate], probs: np.ndarray, ans
             continue
         used.extend(picks)
         framed = picks[0].p < policy.frame_below
-        body = _quote(picks)
+        body = _quote(picks, group.time)
         lines.append(f"- {body}" if comparison else (FRAME + body if framed else body))
     if not used:
         return "", []
     return "\n".join(lines), used
 
 
-def _quote(picks: list[Pick]) -> str:
+def _quote(picks: list[Pick], asked: Time | None) -> str:
     """据<report>（<time>）：sentence【mark】…, sentences in reading order, one heading per report and time."""
     ordered = sorted(picks, key=lambda k: (k.candidate.hit.report_id, k.candidate.hit.paragraph, k.candidate.index))
     parts: list[str] = []
     last = None
     for k in ordered:
         c = k.candidate
-        head = _head(c)
+        head = _head(c, asked)
         if head != last:
             parts.append(("\n" if parts else "") + f"据{head}：")
             last = head
@@ -114,10 +115,13 @@ def _quote(picks: list[Pick]) -> str:
     return "".join(parts)
 
 
-def _head(c: Candidate) -> str:
+def _head(c: Candidate, asked: Time | None) -> str:
+    """Which report, and which time the quote speaks about: its own (section and opening time expressions), or
+    when its text does not say, the time the question asked and the planner chose this report for."""
     hit = c.hit
     name = f"{hit.region}{hit.year}年政府工作报告"
-    return f"{name}（{c.time.label(hit.year)}）" if c.time is not None else name
+    time = c.time or asked
+    return f"{name}（{time.label(hit.year)}）" if time is not None else name
 
 
 def _ensure_stop(quote: str) -> str:

@@ -94,11 +94,13 @@ class Scorer:
         return self.model.predict(x)
 
 
-def load_scorer(mode: str, path: Path | None = None) -> Scorer:
-    """The scorer for 'dense' (index with sentence vectors) or 'lexical' (BM25-only) answering."""
+def load_scorer(mode: str | None = None, path: Path | None = None) -> Scorer:
+    """The scorer for 'dense' (needs sentence vectors) or 'lexical' answering; None: the mode the fit found
+    best by cross-validation on the training questions (the file's "preferred")."""
     path = Path(path or DEFAULT_PATH)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        mode = mode or data["preferred"]
         m = data["models"][mode]
         return Scorer(LinearModel.from_dict(m["sentence"]), LinearModel.from_dict(m["answerable"], GROUP_FEATURES),
                       Policy(**m["policy"]),

@@ -19,6 +19,7 @@ _PLAN = re.compile(r"十([一二三四五六七八九])五")  # 十四五 = the 
 _YEAR = re.compile(r"(?<!\d)(20\d\d)\s*年(?!代)")
 _REL = [(r"今年|本年|当年", 0), (r"去年|上一?年|(?:刚刚)?过去的?一年|一年来", -1), (r"明年", 1), (r"前年", -2)]
 _RELATIVE = re.compile("|".join(f"(?P<r{i}>{pattern})" for i, (pattern, _) in enumerate(_REL)))
+_HORIZON = re.compile(r"(?:(?<!截)至|到|迈向|展望)\s*$")
 _FIVE = re.compile(r"(?:过去|这|近|前)(?:五|5)年|(?:五|5)年(?:来|间|以来)")
 OPENING = 7  # a paragraph opens with a time expression that starts within its first 7 characters
 
@@ -65,6 +66,8 @@ def times_in(text: str, report_year: int | None) -> list[tuple[int, Time]]:
     for m in _PLAN.finditer(text):
         found.append((m.start(), plan_period(10 + _CN_DIGIT[m.group(1)])))
     for m in _YEAR.finditer(text):
+        if _HORIZON.search(text[max(0, m.start() - 3) : m.start()]):
+            continue  # "到2035年": a horizon the text aims at, not the time it speaks about
         y = int(m.group(1))
         found.append((m.start(), Time(y, y)))
     if report_year is not None:
@@ -88,28 +91,47 @@ def title_time(title: str, report_year: int) -> Time | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
-def paragraph_times(paragraphs, report_year: int) -> dict[int, Time | None]:
-    """Paragraph number -> the time it speaks about, for one report's paragraphs in order."""
-    out: dict[int, Time | None] = {}
+def paragraph_times(paragraphs, report_year: int) -> dict[int, list[tuple[int, Time | None]]]:
+    """Paragraph number -> [(offset, time)]: the time the paragraph speaks about from each offset on.
+
+    A sentence that opens with a time expression starts a new time ("2025年是收官之年。过去五年，…": the
+    second sentence on is about the five years); the time at a paragraph's end carries over to the next
+    paragraph of the same top section; a section starts with the one time its title names, if any.
+    """
+    from .sentences import split_sentences
+
+    out: dict[int, list[tuple[int, Time | None]]] = {}
     current: Time | None = None
     section = None
     for p in paragraphs:
         top = p.section.split(" > ")[0]
         if top != section:
             section, current = top, title_time(top, report_year)
+        if p.kind == "heading":
+            out[p.number] = [(0, current)]
+            continue
         sub = p.section.split(" > ")[-1] if " > " in p.section else ""
-        own = opening_time(p.text, report_year) if p.kind != "heading" else None
-        if own is None and sub:
-            own = title_time(sub, report_year) if p.text.startswith(sub[:8]) else None
-        if own is not None:
-            current = own
-        out[p.number] = current
+        if sub and p.text.startswith(sub[:8]) and title_time(sub, report_year) is not None:
+            current = title_time(sub, report_year)
+        changes = [(0, current)]
+        for start, end in split_sentences(p.text):
+            t = opening_time(p.text[start:end], report_year)
+            if t is not None:
+                changes.append((start, t))
+                current = t
+        if len(changes) > 1 and changes[1][0] <= OPENING:  # the paragraph opens with its own time
+            changes = [(0, changes[1][1])] + changes[2:]
+        out[p.number] = changes
     return out
 
 
-def sentence_time(sentence: str, paragraph_time: Time | None, report_year: int) -> Time | None:
-    """A sentence's own opening time expression wins over its paragraph's."""
-    return opening_time(sentence, report_year) or paragraph_time
+def time_at(changes: list[tuple[int, Time | None]], offset: int) -> Time | None:
+    """The time in force at `offset` of a paragraph (from paragraph_times)."""
+    t = None
+    for start, time in changes:
+        if start <= offset:
+            t = time
+    return t
 
 
 def question_times(question: str, latest_year: int | None) -> list[Time]:

@@ -1,0 +1,120 @@
+"""Answers on reports and wordings nothing was tuned on: the eight provincial 2026 reports of ../shared/corpus-extra.
+
+The five questions of issue 11 (colloquial wording, 今年/去年/十四五/这五年 without a year) and the rules that
+keep periods apart: a five-year figure is never labelled as the previous year's. The model answering them was
+fit on eval/questions.jsonl (the sample corpus) only. Skipped when ../shared/corpus-extra is not beside the repo.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTRA = ROOT.parent / "shared" / "corpus-extra"
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not EXTRA.is_dir(), reason="../shared/corpus-extra is not beside the repo")]
+
+
+@pytest.fixture(scope="module")
+def extra(tmp_path_factory):
+    """An Assistant over the eight provincial reports, ingested from their CSVs as a user would."""
+    from rag import Assistant, Settings
+    from rag.build import update
+
+    path = tmp_path_factory.mktemp("govqa-extra")
+    settings = Settings(data_dir=path)
+    update(settings, [EXTRA])
+    return Assistant.load(settings=settings)
+
+
+def _cited(answer, report_id: str, needle: str) -> bool:
+    return any(c.report_id == report_id and needle in c.text for c in answer.citations)
+
+
+def test_colloquial_gdp_target_this_year(extra):
+    a = extra.ask("北京今年经济想涨多少?")
+    assert not a.refused
+    assert "地区生产总值增长5%左右" in a.text and "（2026年安排）" in a.text
+    assert _cited(a, "北京-2026", "地区生产总值增长5%左右")
+
+
+def test_colloquial_income_target_this_year(extra):
+    a = extra.ask("宁夏今年居民收入想涨多少?")
+    assert not a.refused
+    assert "居民人均可支配收入增长5%以上" in a.text and "（2026年安排）" in a.text
+    assert _cited(a, "宁夏-2026", "居民人均可支配收入增长5%以上")
+
+
+def test_five_year_period_question_quotes_the_period_review(extra):
+    a = extra.ask("十四五期间北京的研发投入强度怎么样?")
+    assert not a.refused
+    assert "研发投入强度" in a.text
+    assert "回顾“十四五”时期，2021—2025年" in a.text
+
+
+def test_last_year_growth_is_the_years_figure_not_the_five_years(extra):
+    a = extra.ask("吉林去年经济增速多少?")
+    assert not a.refused
+    assert "地区生产总值增长5%" in a.text and "（回顾2025年）" in a.text
+    assert "19.8%" not in a.text  # the growth over the five 十四五 years
+    assert _cited(a, "吉林-2026", "地区生产总值增长5%")
+
+
+def test_these_five_years_grain_output_states_a_figure_with_its_period(extra):
+    a = extra.ask("湖南这五年粮食产量怎么样?")
+    assert not a.refused
+    claims = [c for c in re.split(r"(?<=[。！？])", a.text) if "粮食" in c]
+    assert any(re.search(r"\d", c) for c in claims), a.text  # a figure, not a general opening sentence
+    # every quote says which time it is about, and a 2025 sentence is never called the five years'
+    for head in re.findall(r"据湖南省2026年政府工作报告（([^）]*)）", a.text):
+        assert head in ("回顾2025年", "回顾“十四五”时期，2021—2025年")
+
+
+def test_a_five_year_figure_is_never_labelled_as_last_years(extra):
+    """Every quoted sentence carries the label of the time its paragraph speaks about (section and opening
+    time expressions), so a sentence from a five-year review never appears under 回顾2025年."""
+    for q in ("吉林去年经济增速多少?", "四川去年经济增长多少?", "辽宁2025年地区生产总值增长多少?"):
+        a = extra.ask(q)
+        for block in re.split(r"(?=据)", a.text):
+            if "（回顾2025年）" in block:
+                assert not re.search(r"五年|年均|十四五", block.split("：", 1)[-1]), (q, block)
+
+
+def test_targets_worded_with_complete_are_this_years_targets(extra):
+    a = extra.ask("河北今年要完成多少投资?")
+    assert not a.refused
+    assert "固定资产投资增长5.5%左右" in a.text and "（2026年安排）" in a.text
+
+
+def test_comparison_answers_each_side(extra):
+    a = extra.ask("比较北京和吉林今年的经济增长目标")
+    assert not a.refused
+    lines = [ln for ln in a.text.splitlines() if ln.startswith("- ")]
+    assert len(lines) == 2
+    assert any("北京" in ln and "5%左右" in ln for ln in lines) and any("吉林" in ln and "5%左右" in ln for ln in lines)
+
+
+def test_a_place_inside_a_longer_name_is_not_a_region(extra):
+    a = extra.ask("宁波舟山港的吞吐量和广东比怎么样?")
+    assert "库中没有宁波" not in a.text
+    assert a.notes == [] or all("宁波" not in n for n in a.notes)
+
+
+@pytest.mark.parametrize("q, missing", [
+    ("浙江2025年GDP增长多少?", "浙江省"),
+    ("深圳去年GDP多少", "深圳市"),
+    ("北京2019年的经济增长目标", "北京市2019年"),
+])
+def test_catalogue_refusals(extra, q, missing):
+    a = extra.ask(q)
+    assert a.refused and any(missing in n for n in a.notes)
+
+
+def test_provincial_reports_end_without_page_chrome(extra):
+    for r in extra.corpus.reports:
+        assert not r.truncated, r.id
+        last = [p for p in r.paragraphs if p.kind == "body"][-1].text
+        assert "相关报道" not in last and "分享" not in last

@@ -1,0 +1,67 @@
+"""The answerability model: fit on the training questions only, and reproducible from them."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "eval" / "questions.jsonl"
+FROZEN = ROOT / "eval" / "frozen" / "corpus_extra_test.jsonl"
+MODEL = ROOT / "rag" / "models" / "answerability.json"
+
+
+def _questions(path: Path) -> set[str]:
+    return {json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_shipped_model_was_fit_on_the_training_questions_not_the_frozen_set():
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    assert data["training"]["items_sha256"] == hashlib.sha256(TRAIN.read_bytes()).hexdigest()
+    assert data["training"]["items_sha256"] != hashlib.sha256(FROZEN.read_bytes()).hexdigest()
+    assert not _questions(TRAIN) & _questions(FROZEN)
+    assert data["preferred"] in data["models"]
+    for mode in ("dense", "lexical"):  # leave-one-report-out figures are recorded with the weights
+        assert 0 <= data["cv"][mode]["key_accuracy"] <= 1
+
+
+def test_frozen_set_is_large_and_varied_enough():
+    items = [json.loads(line) for line in FROZEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(items) >= 150
+    assert sum(i.get("refuse", False) for i in items) >= 20
+    assert sum(i["_style"] in ("colloquial", "reworded") for i in items) >= len(items) / 2
+    assert sum(i["type"] == "comparison" for i in items) >= 10
+
+
+@pytest.mark.slow
+def test_refitting_reproduces_the_shipped_model(assistant, tmp_path):
+    """`govqa eval fit` on the same questions and corpus gives the shipped weights and policy (no CV: speed)."""
+    from eval.dataset import load_items
+    from eval.fit import fit
+
+    shipped = json.loads(MODEL.read_text(encoding="utf-8"))
+    fresh = fit(assistant, load_items(TRAIN), "sha", out=tmp_path / "m.json", cv=False, progress=lambda m: None)
+    assert fresh["associations"] == shipped["associations"]
+    for mode in ("dense", "lexical"):
+        a, b = fresh["models"][mode], shipped["models"][mode]
+        # vectors of a fresh build differ from the shipped fit's in the last float16 digits (batching): allow that
+        assert {k: v for k, v in a["policy"].items() if k != "frame_below"} == \
+            {k: v for k, v in b["policy"].items() if k != "frame_below"}
+        assert a["policy"]["frame_below"] == pytest.approx(b["policy"]["frame_below"], abs=0.02)
+        for part in ("sentence", "answerable"):
+            assert a[part]["features"] == b[part]["features"]
+            assert np.allclose(a[part]["coef"], b[part]["coef"], atol=0.02)
+
+
+def test_a_damaged_model_file_is_a_clear_error(tmp_path):
+    from ingest.errors import ConfigError
+    from rag.scorer import load_scorer
+
+    bad = tmp_path / "m.json"
+    bad.write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_scorer(path=bad)
+    assert "govqa eval fit" in e.value.fix
