@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ingest.errors import GovQAError
@@ -26,9 +27,10 @@ def _settings(**overrides):
 
 
 def _fail(e: GovQAError) -> None:
-    console.print(f"[bold red]错误[/]: {e.path + ': ' if e.path else ''}{e.message}")
+    # the message and the fix are printed literally: a fix such as "[[report]]" is TOML, not rich markup
+    console.print(f"[bold red]错误[/]: {escape((e.path + ': ' if e.path else '') + e.message)}")
     if e.fix:
-        console.print(f"[yellow]修复[/]: {e.fix}")
+        console.print(f"[yellow]修复[/]: {escape(e.fix)}")
     raise typer.Exit(2)
 
 
@@ -46,9 +48,9 @@ def _catalogue_table(corpus) -> Table:
 
 def _problems(corpus) -> None:
     for p in corpus.problems:
-        console.print(f"[bold red]跳过[/] {p.path}: {p.message}")
+        console.print(f"[bold red]跳过[/] {escape(p.path)}: {escape(p.message)}")
         if p.fix:
-            console.print(f"  [yellow]修复[/]: {p.fix}")
+            console.print(f"  [yellow]修复[/]: {escape(p.fix)}")
 
 
 @app.command()

@@ -114,6 +114,14 @@ def export_onnx(folder: Path) -> Path:
     return folder / ONNX_DIR / ONNX_FILE
 
 
+def no_telemetry() -> None:
+    """Turn off onnxruntime's telemetry before it starts: since 1.29 its Linux builds look up a Microsoft host
+    (DNS) a few seconds after the first session and write a device id under ~/.cache/Microsoft/. The variables
+    must be set before onnxruntime initialises; a value the user set is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
+
+
 def open_query_encoder(folder: Path, threads: int = 2) -> "OnnxQueryEncoder":
     """Export the folder if needed and load its question encoder; a failure is a ConfigError saying what to do."""
     folder = Path(folder)
@@ -135,6 +143,7 @@ class OnnxQueryEncoder:
     """Embeds questions with folder/onnx/model.onnx: tokenizer.json, the transformer, mean pooling, L2 norm."""
 
     def __init__(self, folder: Path, threads: int = 2):
+        no_telemetry()
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
