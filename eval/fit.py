@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import finish
-from rag.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features
+from rag.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features, group_names
 from rag.extractive import compose
 from rag.scorer import DEFAULT_PATH, LinearModel, Policy, mode_features
 
@@ -70,9 +70,7 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
     out = []
     for n, item in enumerate(items):
         retrieval = assistant.search(item.question)
-        names = [x for _, hits in retrieval.groups for h in hits for x in (h.region, h.short)]
-        names += [g.region for g, _ in retrieval.groups if g.region]
-        view = QuestionView.of(item.question, names, assistant.index.keyword.idf, 0.0)
+        view = QuestionView.of(item.question, group_names(retrieval.groups), assistant.index.keyword.idf, 0.0)
         cands = candidates(view, retrieval.groups, assistant.index.sentences, retrieval.qvec, times)
         evidence_reports = {r.id for ev in item.evidence for r in find_reports(corpus, ev.region, ev.year)}
         keys = [normalize(k) for k in item.keys]
@@ -178,20 +176,24 @@ class Scored:
     answerable: list[float]
 
 
-def answer_of(sample: Sample, sc: Scored, policy: Policy):
-    text, _ = (compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy)
-               if sample.retrieval.plan.groups else ("", []))
+def _text(sample: Sample, sc: Scored, policy: Policy) -> str:
+    if not sample.retrieval.plan.groups:
+        return ""
+    return compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy)[0]
+
+
+def answer_of(sample: Sample, sc: Scored, policy: Policy, text: str | None = None):
+    """The checked Answer the extractive answerer gives with this model and policy."""
+    text = _text(sample, sc, policy) if text is None else text
     return finish(sample.item.question, text, sample.retrieval, "extractive", [], time.perf_counter())
 
 
 def scored(sample: Sample, sc: Scored, policy: Policy, memo: dict):
     """evaluate(answer_of(...)), computed once per distinct answer text (many policies give the same one)."""
-    text, _ = (compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy)
-               if sample.retrieval.plan.groups else ("", []))
+    text = _text(sample, sc, policy)
     key = (sample.item.id, text)
     if key not in memo:
-        answer = finish(sample.item.question, text, sample.retrieval, "extractive", [], time.perf_counter())
-        memo[key] = evaluate(sample.item, answer, sample.gold)
+        memo[key] = evaluate(sample.item, answer_of(sample, sc, policy, text), sample.gold)
     return memo[key]
 
 
@@ -229,17 +231,17 @@ def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> P
                   policy.other_paragraphs, policy.skip_conflicts)
 
 
-def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    return np.stack([group_features(sample.cands, x, probs, g, sample.item.question, hits)
+def group_rows(sample: Sample, x: np.ndarray) -> np.ndarray:
+    return np.stack([group_features(sample.cands, x, g, sample.item.question, hits)
                      for g, (_, hits) in enumerate(sample.retrieval.groups)]) if sample.retrieval.groups else \
         np.zeros((0, len(GROUP_FEATURES)), np.float32)
 
 
-def fit_answerable(samples: list[Sample], xs: list[np.ndarray], probs: list[np.ndarray]) -> LinearModel:
+def fit_answerable(samples: list[Sample], xs: list[np.ndarray]) -> LinearModel:
     """Group-level logistic regression: does this group's evidence answer (label: the item is answerable)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [group_rows(s, x, p) for s, x, p in zip(samples, xs, probs)]
+    rows = [group_rows(s, x) for s, x in zip(samples, xs)]
     x = np.concatenate([r for r in rows if len(r)])
     y = np.concatenate([np.full(len(r), 0 if s.item.refuse else 1) for s, r in zip(samples, rows) if len(r)])
     mean, scale = x.mean(0), x.std(0)
@@ -252,7 +254,7 @@ def score_samples(samples: list[Sample], xs: list[np.ndarray], model: LinearMode
     out = []
     for s, x in zip(samples, xs):
         p = model.predict(x)
-        rows = group_rows(s, x, p)
+        rows = group_rows(s, x)
         out.append(Scored(p, [float(a) for a in answerable.predict(rows)] if len(rows) else []))
     return out
 
@@ -261,7 +263,7 @@ def fit_mode(samples: list[Sample], mode: str, grams, intercept, associations):
     """The sentence model, the group answerability model and the policy of one mode, fit on `samples`."""
     xs = with_fitted(samples, grams, intercept, associations)
     model = fit_sentence_model(xs, [s.y for s in samples], mode)
-    answerable = fit_answerable(samples, xs, [model.predict(x) for x in xs])
+    answerable = fit_answerable(samples, xs)
     return model, answerable, choose_policy(samples, score_samples(samples, xs, model, answerable))
 
 

@@ -198,9 +198,14 @@ def _set_gaps(cands: list[Candidate]) -> None:
             c.x[gap] = c.x[col] - best[c.group, col]
 
 
-def group_features(cands: list[Candidate], x: np.ndarray, probs: np.ndarray, group: int, question: str,
-                   hits: list[Hit]) -> np.ndarray:
-    """GROUP_FEATURES of one group (`x`: the candidates' feature rows, `probs`: their probabilities)."""
+def group_names(groups: list[tuple[Group, list[Hit]]]) -> list[str]:
+    """The place names of a retrieval (they are not question content to match)."""
+    names = [n for _, hits in groups for h in hits for n in (h.region, h.short)]
+    return names + [g.region for g, _ in groups if g.region]
+
+
+def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: str, hits: list[Hit]) -> np.ndarray:
+    """GROUP_FEATURES of one group (`x`: the candidates' feature rows)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
     asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
     missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)

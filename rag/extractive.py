@@ -2,8 +2,9 @@
 
 Evidence first: every sentence of the retrieved paragraphs is scored (rag.evidence features, rag.scorer
 weights); a group (one region/year of the question) is answered by its best sentences while the model
-supports them, framed as "the most relevant text" when the best is middling, and left out (未提及, or a
-refusal when no group has any) when the best is below the fitted refusal threshold.
+supports them, framed as "the most relevant text" when the best is weak, and left out (未提及, or a refusal
+when no group has any) when the group's fitted answerability is below the policy's threshold or every
+sentence speaks of another time than asked.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features
+from .evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features, group_names
 from .retrieve import Retrieval
 from .scorer import Policy, Scorer
 from .timeline import Time
@@ -37,26 +38,23 @@ class ExtractiveAnswerer:
         self.times = ReportTimes(index.corpus)
         self.sentences = index.sentences if scorer.mode == "dense" else None
 
-    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray]:
-        """The candidate sentences of every group and their probabilities."""
-        names = [n for _, hits in retrieval.groups for h in hits for n in (h.region, h.short)]
-        names += [g.region for g, _ in retrieval.groups if g.region]
-        view = QuestionView.of(question, names, self.index.keyword.idf, self.scorer.figure_wanted(question),
-                               self.scorer.associations)
+    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+        """The candidate sentences of every group, their feature rows and their probabilities."""
+        view = QuestionView.of(question, group_names(retrieval.groups), self.index.keyword.idf,
+                               self.scorer.figure_wanted(question), self.scorer.associations)
         cands = candidates(view, retrieval.groups, self.sentences, retrieval.qvec, self.times)
-        return cands, self.scorer.predict(np.stack([c.x for c in cands])) if cands else np.zeros(0)
+        x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
+        return cands, x, self.scorer.predict(x)
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
-        cands, probs = self.score(question, retrieval)
-        x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
-        answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable)
+        cands, x, probs = self.score(question, retrieval)
+        answerable = answerability(question, retrieval, cands, x, self.scorer.answerable)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
-def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray,
-                  model) -> list[float]:
+def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, model) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = [group_features(cands, x, probs, g, question, hits) for g, (_, hits) in enumerate(retrieval.groups)]
+    rows = [group_features(cands, x, g, question, hits) for g, (_, hits) in enumerate(retrieval.groups)]
     return [float(p) for p in model.predict(np.stack(rows))] if rows else []
 
 
