@@ -100,14 +100,16 @@ def load_report_file(path: str | Path, manifest: Path | None = None) -> list[Rep
     return read_report_file(path, _manifest_for(path, manifest)).reports
 
 
-def load_reports(paths: Iterable[str | Path], manifest: Path | None = None, progress: bool = False) -> Corpus:
-    """Ingest files and folders into one Corpus.
+def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None = None, progress: bool = False) -> Corpus:
+    """Ingest files and folders (one path, or several) into one Corpus.
 
     Folders give all supported files inside (recursively, sorted, skipping manifest.toml, README and
     hidden files). The manifest is `manifest` if given, else the manifest.toml of the folder being
     read (the nearest one up from the file), or the one beside a single file. A file that fails
     becomes a FileProblem; the others go on. A malformed manifest raises ManifestError.
     """
+    if isinstance(paths, (str, Path)):  # one path: a string must not be iterated character by character
+        paths = [paths]
     corpus = Corpus()
     jobs: list[tuple[Path, Manifest | None]] = []
     explicit = load_manifest(Path(manifest)) if manifest else None

@@ -268,3 +268,15 @@ def test_subfolders_use_their_own_manifest(tmp_path):
     corpus = load_reports([tmp_path])
     assert sorted(r.id for r in corpus.reports) == ["廊坊-2023", "石家庄-2025"]
     assert corpus.problems == []
+
+
+def test_load_reports_takes_one_path_as_well_as_several():
+    from pathlib import Path
+
+    from ingest import load_reports
+
+    root = Path(__file__).resolve().parents[1] / "data" / "reports"
+    one = load_reports(str(root))
+    assert sorted(r.id for r in one.reports) == sorted(r.id for r in load_reports([root]).reports)
+    assert len(one.reports) == 11 and not one.problems
+    assert [r.id for r in load_reports(root / "000_bdc8d5cc41da090f.txt").reports] == ["石家庄-2023"]
