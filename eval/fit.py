@@ -25,7 +25,7 @@ import numpy as np
 from rag.answer import finish
 from rag.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features, group_names
 from rag.extractive import compose
-from rag.scorer import DEFAULT_PATH, LinearModel, Policy, mode_features
+from rag.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 
 from .dataset import EvalItem, find_reports, gold_paragraphs
 from .metrics import evaluate, normalize, summarize
@@ -96,11 +96,6 @@ def fit_figure_model(items: list[EvalItem]) -> tuple[dict[str, float], float]:
     return grams, float(lr.intercept_[0])
 
 
-def figure_wanted(question: str, grams: dict[str, float], intercept: float) -> float:
-    seen = {question[i:i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
-    return 1.0 / (1.0 + np.exp(-(intercept + sum(grams.get(g, 0.0) for g in seen))))
-
-
 def fit_associations(samples: list[Sample]) -> dict[str, dict[str, float]]:
     """Which report words answer which question words, learned from the training answers.
 
@@ -149,7 +144,7 @@ def with_fitted(samples: list[Sample], grams, intercept, associations) -> list[n
     for s in samples:
         x = s.x.copy()
         if len(x):
-            x[:, FIG] = x[:, HAS_FIG] * figure_wanted(s.item.question, grams, intercept)
+            x[:, FIG] = x[:, HAS_FIG] * figure_probability(s.item.question, grams, intercept)
             view = QuestionView(s.view.weights, s.view.bigrams, 0.0, associations)
             x[:, ASSOC] = [view.associated(c.text.lower()) for c in s.cands]
         out.append(x)

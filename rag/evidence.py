@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -114,8 +115,12 @@ class QuestionView:
                 got += w * max((a for word, a in self.associations.get(t, {}).items() if word in low), default=0.0)
         return got / total
 
+    @cached_property
+    def rarest_words(self) -> list[str]:
+        return sorted(self.weights, key=lambda t: -self.weights[t])[:2]
+
     def rarest(self, low: str) -> float:
-        top = sorted(self.weights, key=lambda t: -self.weights[t])[:2]
+        top = self.rarest_words
         return sum(_credit(t, low) for t in top) / len(top) if top else 0.0
 
     def characters(self, text: str) -> float:
@@ -148,30 +153,31 @@ def candidates(view: QuestionView, groups: list[tuple[Group, list[Hit]]], senten
     out: list[Candidate] = []
     for g, (group, hits) in enumerate(groups):
         asked = [group.time] if group.time is not None else []
+        want = {"target": "plan", "outcome": "review"}.get(group.role)
         for rank, hit in enumerate(hits):
             para_times = times_of(hit.report_id).get(hit.paragraph, [])
             rows = sentences.of(hit.id) if sentences is not None else []
-            spans = [(row, s, e) for row, s, e in rows] or [(None, s, e) for s, e in split_sentences(hit.text)]
+            spans = rows or [(None, s, e) for s, e in split_sentences(hit.text)]
             for i, (row, start, end) in enumerate(spans):
                 text = hit.text[start:end]
+                low = text.lower()
                 st = time_at(para_times, start)
                 dense = sentences.cosine(qvec, row) if (sentences is not None and row is not None) else None
                 has_fig = 1.0 if extract_numbers(text) else 0.0
                 match = 1.0 if asked and st is not None and st in asked else 0.0
                 conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
                 srole = _role(st, hit.year)
-                want = {"target": "plan", "outcome": "review"}.get(group.role)
                 x = np.array([
                     dense or 0.0,
                     0.0,  # dense_gap, set below
                     hit.dense_score or 0.0,
                     1.0 / (1 + rank),
-                    view.lexical(text.lower()),
+                    view.lexical(low),
                     view.characters(text),
                     0.0,  # lexical_gap
                     0.0,  # characters_gap
-                    view.rarest(text.lower()),
-                    view.associated(text.lower()),
+                    view.rarest(low),
+                    view.associated(low),
                     has_fig,
                     has_fig * view.figure_wanted,
                     match,

@@ -177,7 +177,7 @@ def plan_query(
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
     asked_time: dict[int, Time] = {y: Time(y, y) for y in years}
     if not year:
-        years, asked_time, forced = _resolve_times(text, years, asked_time, asked, reports)
+        forced = _resolve_times(text, years, asked_time, asked, reports)
         if forced:
             target, outcome = forced == "target", forced == "outcome"
     plan.years = years
@@ -253,8 +253,9 @@ def plan_query(
     return plan
 
 
-def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions: list[str], reports):
-    """Years and asked times for relative words (今年/去年) and periods (十四五/这五年), when no year is named.
+def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions: list[str], reports) -> str | None:
+    """Add to `years` and `asked` the relative words (今年/去年) and periods (十四五/这五年) of the question;
+    returns the role a period forces ("outcome" for a closed one, "target" for one that starts), else None.
 
     Relative words count from the newest report of the regions asked (of the corpus when none is named).
     A closed period is reviewed by the report after it (the role becomes outcome); a period that starts
@@ -273,7 +274,7 @@ def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions:
         if y not in years:
             years.append(y)
             asked[y] = t
-    return years, asked, forced
+    return forced
 
 
 def _role_of(text: str) -> str:

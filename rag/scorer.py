@@ -86,12 +86,16 @@ class Scorer:
     associations: dict[str, dict[str, float]]  # question word -> report words that answered it in training
 
     def figure_wanted(self, question: str) -> float:
-        grams = {question[i:i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
-        z = self.figure_intercept + sum(self.figure_ngrams.get(g, 0.0) for g in grams)
-        return 1.0 / (1.0 + math.exp(-z))
+        return figure_probability(question, self.figure_ngrams, self.figure_intercept)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict(x)
+
+
+def figure_probability(question: str, ngrams: dict[str, float], intercept: float) -> float:
+    """P(the question wants a figure) from the character 1-2-gram logistic regression's weights."""
+    grams = {question[i:i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
+    return 1.0 / (1.0 + math.exp(-(intercept + sum(ngrams.get(g, 0.0) for g in grams))))
 
 
 def load_scorer(mode: str | None = None, path: Path | None = None) -> Scorer:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .sentences import split_sentences
+
 _CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _PLAN = re.compile(r"十([一二三四五六七八九])五")  # 十四五 = the 14th plan
 _YEAR = re.compile(r"(?<!\d)(20\d\d)\s*年(?!代)")
@@ -98,8 +100,6 @@ def paragraph_times(paragraphs, report_year: int) -> dict[int, list[tuple[int, T
     second sentence on is about the five years); the time at a paragraph's end carries over to the next
     paragraph of the same top section; a section starts with the one time its title names, if any.
     """
-    from .sentences import split_sentences
-
     out: dict[int, list[tuple[int, Time | None]]] = {}
     current: Time | None = None
     section = None
