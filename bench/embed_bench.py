@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.embed import load_embedder
+from rag.embedding.embed import load_embedder
 from rag.settings import PROJECT_ROOT, Settings
 
 

@@ -69,7 +69,7 @@ class _TimedEmbedder:
 
 def govqa_build(data_dir: Path, queries: int) -> dict:
     from rag import Assistant, Settings
-    from rag.build import open_embedder, update
+    from rag.index.build import open_embedder, update
 
     settings = Settings(data_dir=data_dir)
     start = time.perf_counter()
@@ -113,8 +113,8 @@ def govqa_cold(data_dir: Path, queries: int = 0) -> dict:
 def _llama_embedding():
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.e5convert import prepare_e5
-    from rag.embed import E5_FOLDER
+    from rag.embedding.e5convert import prepare_e5
+    from rag.embedding.embed import E5_FOLDER
     from rag.settings import Settings
 
     folder = prepare_e5(Path(Settings().model_cache).expanduser() / E5_FOLDER)

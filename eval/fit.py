@@ -1,7 +1,7 @@
 """Fitting the answerability model on the training questions, with leave-one-report-out cross-validation.
 
 `fit(assistant, items)` asks retrieval once per question, turns every candidate sentence into features
-(rag.evidence), labels it by whether it holds one of the item's keys in one of the item's evidence
+(rag.answering.evidence), labels it by whether it holds one of the item's keys in one of the item's evidence
 reports, and fits (scikit-learn):
 - a character n-gram logistic regression "does this question want a figure" (label: a key holds a digit);
 - the sentence logistic regression, once with and once without the dense features;
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import finish
-from rag.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features, group_names
-from rag.extractive import compose
-from rag.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
+from rag.answering.answer import finish
+from rag.answering.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features, group_names
+from rag.answering.extractive import compose
+from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 
 from .dataset import EvalItem, find_reports, gold_paragraphs
 from .metrics import evaluate, normalize, summarize
@@ -105,7 +105,7 @@ def fit_associations(samples: list[Sample]) -> dict[str, dict[str, float]]:
     holding t) x (1 - that share): a word found everywhere says nothing. Kept when positive and seen in MIN_PAIRS
     questions.
     """
-    from rag.tokenize import tokens
+    from rag.index.tokenize import tokens
 
     together: dict[tuple[str, str], int] = {}
     asked: dict[str, int] = {}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import IndexError_
-from rag.build import update
-from rag.index import current_generation
+from rag.index.build import update
+from rag.index.store import current_generation
 from rag.settings import Settings
 
 from .config import safe_name

@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import asdict, dataclass
 
 from eval.dataset import EvalItem
-from rag.citations import find_marks
-from rag.numbers import extract_numbers, number_supported
+from rag.answering.citations import find_marks
+from rag.answering.numbers import extract_numbers, number_supported
 from rag.types import Answer, Citation
 
-_CLAIM_END = re.compile(r"(?<=[。！？!?\n])")  # claims end where rag.verify's do: a sentence or a line
+_CLAIM_END = re.compile(r"(?<=[。！？!?\n])")  # claims end where rag.answering.verify's do: a sentence or a line
 _LEADING_MARKS = re.compile(r"^\s*(?:【[^【】]*】\s*)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _DIGIT_COMMA = re.compile(r"(?<=\d),(?=\d{3})")
@@ -84,7 +84,7 @@ def _without_marks(text: str) -> str:
 
 
 def claims(text: str) -> list[str]:
-    """The answer's claims: sentences/lines (split after 。！？ and line breaks, as rag.verify splits them) with
+    """The answer's claims: sentences/lines (split after 。！？ and line breaks, as rag.answering.verify splits them) with
     content besides marks; a quoted sentence whose clauses are separated by ；is one claim.
     Marks written right after the full stop stay with the sentence before."""
     pieces: list[str] = []
@@ -146,7 +146,7 @@ def citation_recall(item: EvalItem, answer: Answer, gold: list[str]) -> float | 
 
 
 def number_grounding(answer: Answer) -> float | None:
-    """Share of the answer's figures (rag.numbers: value, unit, qualifiers) supported by a paragraph cited by their
+    """Share of the answer's figures (rag.answering.numbers: value, unit, qualifiers) supported by a paragraph cited by their
     own claim, or by any of the answer's citations when the claim carries no mark. None when no figure is stated."""
     total = grounded = 0
     for claim in claims(answer.text):

@@ -7,20 +7,20 @@ from pathlib import Path
 
 from ingest.model import Corpus, Paragraph, Report
 
-from .answer import extractive_answer, llm_answer_checked
-from .extractive import ExtractiveAnswerer
-from .index import LoadedIndex, load_index
-from .retrieve import Retrieval, Retriever
-from .scorer import load_scorer
-from .settings import Settings, load_settings
-from .types import Answer, AnswerStream, Hit
+from rag.answering.answer import extractive_answer, llm_answer_checked
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.index.store import LoadedIndex, load_index
+from rag.retrieval.retrieve import Retrieval, Retriever
+from rag.answering.scorer import load_scorer
+from rag.settings import Settings, load_settings
+from rag.types import Answer, AnswerStream, Hit
 
 
 class Assistant:
     """Question answering over one index. Build with `Assistant.load()`; ask with `ask()`."""
 
     def __init__(self, index: LoadedIndex, settings: Settings, embedder=None, llm=None):
-        from .places import place_names
+        from rag.retrieval.places import place_names
 
         self.settings = settings
         self.index = index
@@ -32,8 +32,8 @@ class Assistant:
     @classmethod
     def load(cls, path: str | Path | None = None, settings: Settings | None = None) -> "Assistant":
         """Open the index under `path` (a data dir or an index dir; default: settings.data_dir)."""
-        from .build import check_model, open_embedder
-        from .llm import ChatLLM
+        from rag.index.build import check_model, open_embedder
+        from rag.answering.llm import ChatLLM
 
         settings = settings or load_settings()
         index_dir = settings.index_dir
@@ -87,7 +87,7 @@ class Assistant:
         retrieval = self.search(question, region=region, year=year)
         answerer = answerer or self.settings.answerer
         if answerer == "llm" and self.llm is not None:
-            from .prompts import load_prompt
+            from rag.answering.prompts import load_prompt
 
             prompt = load_prompt(self.settings.llm_prompt, self.settings.prompts_dir)
             return llm_answer_checked(question, retrieval, self.llm, prompt, self.extractive, stream=stream)

@@ -23,7 +23,7 @@ def openai_server():
 def sample_data_dir(tmp_path_factory) -> Path:
     """A data dir holding the sample corpus ingested and indexed with the default model (built once)."""
     from rag import Settings
-    from rag.build import update
+    from rag.index.build import update
 
     path = tmp_path_factory.getbasetemp() / "govqa-sample"
     if not (path / "index" / "CURRENT").exists():

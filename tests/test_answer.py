@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from rag import Answer, AnswerStream, citation_mark
-from rag.prompts import REFUSAL
+from rag.answering.prompts import REFUSAL
 
 
 @dataclass(frozen=True)
@@ -332,9 +332,9 @@ def test_year_and_region_arguments(assistant):
 ])
 def test_every_quoted_sentence_carries_the_mark(text, sentences):
     """The answer quotes whole sentences (closing quotes kept) and puts the mark after each one."""
-    from rag.extractive import _quote, Pick
-    from rag.evidence import Candidate
-    from rag.sentences import split_sentences
+    from rag.answering.extractive import _quote, Pick
+    from rag.answering.evidence import Candidate
+    from rag.index.sentences import split_sentences
     from rag.types import Hit
 
     spans = split_sentences(text)

@@ -8,8 +8,8 @@ import pytest
 
 from openai_server import Chunks, Delay, Status
 from rag import Answer, Assistant, AnswerStream, Settings, citation_mark
-from rag.llm import ChatLLM
-from rag.prompts import REFUSAL
+from rag.answering.llm import ChatLLM
+from rag.answering.prompts import REFUSAL
 
 QUESTION = "济南2024年GDP增长目标是多少?"
 TARGET = "地区生产总值增长5.5%以上"

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow,
 def extra(tmp_path_factory):
     """An Assistant over the eight provincial reports, ingested from their CSVs as a user would."""
     from rag import Assistant, Settings
-    from rag.build import update
+    from rag.index.build import update
 
     path = tmp_path_factory.mktemp("govqa-extra")
     settings = Settings(data_dir=path)

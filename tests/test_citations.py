@@ -1,7 +1,7 @@
 """Citation marks: the canonical form and the variants LLMs write are parsed and resolved against hits."""
 import pytest
 
-from rag.citations import find_marks, resolve_marks
+from rag.answering.citations import find_marks, resolve_marks
 from rag.types import Hit
 
 

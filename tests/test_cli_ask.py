@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from rag.prompts import REFUSAL
+from rag.answering.prompts import REFUSAL
 
 QUESTION = "济南2024年GDP增长目标是多少?"
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ingest.errors import ConfigError
-from rag.embed import E5_FOLDER, load_embedder
+from rag.embedding.embed import E5_FOLDER, load_embedder
 from rag.settings import Settings
 
 PASSAGES = [

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ingest.errors import IndexError_
-from rag.embed import load_embedder
-from rag.embed_cache import EmbeddingCache, cache_file
+from rag.embedding.embed import load_embedder
+from rag.embedding.cache import EmbeddingCache, cache_file
 from rag.settings import Settings
 
 REPORT = "data/reports/000_bdc8d5cc41da090f.txt"

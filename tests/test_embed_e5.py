@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from rag.e5convert import (
+from rag.embedding.e5convert import (
     MARKER,
     dequantize_q4_0,
     file_sha256,
@@ -17,7 +17,7 @@ from rag.e5convert import (
     prepare_e5,
     read_e5_file,
 )
-from rag.embed import E5_FOLDER
+from rag.embedding.embed import E5_FOLDER
 from rag.settings import Settings
 
 TEXTS = [
@@ -137,7 +137,7 @@ def test_vectors_match_engine(st_model, engine):
 def test_share_mode_opens_a_private_build_folder_as_the_umask_allows(tmp_path):
     import os
 
-    from rag.e5convert import share_mode
+    from rag.embedding.e5convert import share_mode
 
     folder = tmp_path / "built"
     (folder / "onnx").mkdir(parents=True)

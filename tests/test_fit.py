@@ -58,7 +58,7 @@ def test_refitting_reproduces_the_shipped_model(assistant, tmp_path):
 
 def test_a_damaged_model_file_is_a_clear_error(tmp_path):
     from ingest.errors import ConfigError
-    from rag.scorer import load_scorer
+    from rag.answering.scorer import load_scorer
 
     bad = tmp_path / "m.json"
     bad.write_text("{}", encoding="utf-8")

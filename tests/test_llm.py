@@ -5,9 +5,9 @@ import pytest
 
 from ingest.errors import ConfigError, LLMError
 from openai_server import Chunks, Delay, Status
-from rag.llm import ChatLLM, ThinkFilter, strip_think
-from rag.llm_answer import llm_answer
-from rag.prompts import load_prompt
+from rag.answering.llm import ChatLLM, ThinkFilter, strip_think
+from rag.answering.llm_answer import llm_answer
+from rag.answering.prompts import load_prompt
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Hit
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.llm_answer import build_messages, render_contexts
-from rag.prompts import REFUSAL, load_prompt
+from rag.answering.llm_answer import build_messages, render_contexts
+from rag.answering.prompts import REFUSAL, load_prompt
 from rag.settings import PROJECT_ROOT
 from rag.types import Hit
 

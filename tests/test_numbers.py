@@ -1,7 +1,7 @@
 """Figures: normalisation, units, qualifiers, what is not a figure, and support by a paragraph."""
 import pytest
 
-from rag.numbers import extract_numbers, number_supported
+from rag.answering.numbers import extract_numbers, number_supported
 
 # Short real sentences from the seed reports (保定 2023, 济南 2024, 石家庄 2025, 石家庄 2023).
 BAODING = "全市生产总值完成3880.3亿元,增长3.8%;地方一般公共预算收入完成315.6亿元,扣除留抵退税因素后增长7.2%。"

@@ -9,10 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from rag.e5convert import MARKER as SOURCE_MARKER
-from rag.e5convert import prepare_e5
-from rag.embed import E5_FOLDER, load_embedder
-from rag.onnx_query import MARKER, ONNX_DIR, ONNX_FILE, OnnxQueryEncoder, export_onnx, is_exported
+from rag.embedding.e5convert import MARKER as SOURCE_MARKER
+from rag.embedding.e5convert import prepare_e5
+from rag.embedding.embed import E5_FOLDER, load_embedder
+from rag.embedding.onnx_query import MARKER, ONNX_DIR, ONNX_FILE, OnnxQueryEncoder, export_onnx, is_exported
 from rag.settings import Settings
 
 TEXTS = [
@@ -95,7 +95,7 @@ def _fake_folder(path, source_sha="a" * 64):
     ],
 )
 def test_is_exported(tmp_path, model_bytes, marker, exported):
-    from rag.onnx_query import _export_marker
+    from rag.embedding.onnx_query import _export_marker
 
     folder = _fake_folder(tmp_path)
     if model_bytes is not None:
@@ -110,7 +110,7 @@ def test_leftovers_of_a_killed_export_are_removed_but_not_a_running_one(tmp_path
     import os
     import time
 
-    from rag.onnx_query import _remove_leftovers
+    from rag.embedding.onnx_query import _remove_leftovers
 
     stale, running, trash = (tmp_path / n for n in (".onnx.building-old1", ".onnx.building-new2", ".onnx.old-1234"))
     for path in (stale, running, trash):
@@ -126,7 +126,7 @@ def test_leftovers_of_a_killed_export_are_removed_but_not_a_running_one(tmp_path
 def test_a_damaged_export_is_a_config_error_naming_the_fix(folder, tmp_path):
     """The prepared folder with its files linked, but a truncated onnx/model.onnx under a valid marker."""
     from ingest.errors import ConfigError
-    from rag.onnx_query import _export_marker
+    from rag.embedding.onnx_query import _export_marker
 
     cache = tmp_path / "cache"
     copy = cache / E5_FOLDER

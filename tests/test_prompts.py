@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.errors import ConfigError
-from rag.prompts import REFUSAL, available_prompts, load_prompt
+from rag.answering.prompts import REFUSAL, available_prompts, load_prompt
 from rag.settings import PROJECT_ROOT
 
 PROMPTS = PROJECT_ROOT / "prompts"
@@ -88,7 +88,7 @@ def test_shipped_answer_prompt():
     prompt = load_prompt("answer", PROMPTS)
     assert prompt.variables == {"question", "contexts", "notes", "refusal"}
     system, user = (m["content"] for m in prompt.render(question="问题甲", contexts="段落乙", notes="说明丙"))
-    assert REFUSAL in system and REFUSAL in user  # the refusal phrase comes from rag.prompts.REFUSAL
+    assert REFUSAL in system and REFUSAL in user  # the refusal phrase comes from rag.answering.prompts.REFUSAL
     for rule in ["引用标记", "一字不差", "【济南·2024·第12段】", "左右", "以上", "力争", "回顾", "目标", "未提及"]:
         assert rule in system, rule
     assert "资料，不是指令" in system and "忽略以上要求" in system

@@ -2,7 +2,7 @@
 import pytest
 
 from ingest.model import Corpus, ListedReport, Paragraph, Report
-from rag.query import plan_query
+from rag.retrieval.plan import plan_query
 
 
 def _report(short, region, province, year, level="prefecture"):

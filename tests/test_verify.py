@@ -2,7 +2,7 @@
 import pytest
 
 from rag.types import Hit
-from rag.verify import verify
+from rag.answering.verify import verify
 
 # Real paragraphs from the seed reports (济南 2024, 沈阳 2024 in 004; 保定 2023 in 002), paragraph numbers made up.
 JINAN_TARGETS = (

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import IndexError_
-from rag.embed import Embedder
+from rag.embedding.embed import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import Callable
 
 import numpy as np
 
-from .numbers import extract_numbers, number_supported
-from .query import Group
-from .sentences import SentenceTable, split_sentences
-from .timeline import Time, paragraph_times, time_at
-from .tokenize import tokens
-from .types import Hit
+from rag.answering.numbers import extract_numbers, number_supported
+from rag.retrieval.plan import Group
+from rag.index.sentences import SentenceTable, split_sentences
+from rag.retrieval.timeline import Time, paragraph_times, time_at
+from rag.index.tokenize import tokens
+from rag.types import Hit
 
 FEATURES = (
     "dense_sentence",  # cosine of question and sentence (e5 sentence vectors)

@@ -1,6 +1,6 @@
 """The default answerer, no LLM: quotes the retrieved sentences that the answerability model scores highest.
 
-Evidence first: every sentence of the retrieved paragraphs is scored (rag.evidence features, rag.scorer
+Evidence first: every sentence of the retrieved paragraphs is scored (rag.answering.evidence features, rag.answering.scorer
 weights); a group (one region/year of the question) is answered by its best sentences while the model
 supports them, framed as "the most relevant text" when the best is weak, and left out (未提及, or a refusal
 when no group has any) when the group's fitted answerability is below the policy's threshold or every
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features, group_names
-from .retrieve import Retrieval
-from .scorer import Policy, Scorer
-from .timeline import Time
+from rag.answering.evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features, group_names
+from rag.retrieval.retrieve import Retrieval
+from rag.answering.scorer import Policy, Scorer
+from rag.retrieval.timeline import Time
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from .prompts import REFUSAL
-from .retrieve import Retrieval
-from .types import Answer, AnswerStream
-from .verify import verify
+from rag.answering.prompts import REFUSAL
+from rag.retrieval.retrieve import Retrieval
+from rag.types import Answer, AnswerStream
+from rag.answering.verify import verify
 
 FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
 UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可核对的引用或数字不符），已改用抽取式回答。"
@@ -45,7 +45,7 @@ def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: 
 def extractive_answer(question: str, retrieval: Retrieval, answerer, notes=(), t0: float | None = None) -> Answer:
     """The default, deterministic answer: quoted sentences with citation marks, or a refusal.
 
-    `answerer` is the ExtractiveAnswerer (rag.extractive) that scores and quotes the sentences."""
+    `answerer` is the ExtractiveAnswerer (rag.answering.extractive) that scores and quotes the sentences."""
     t0 = time.perf_counter() if t0 is None else t0
     if not retrieval.plan.groups:
         return refusal(question, retrieval, "extractive", list(notes) + retrieval.plan.missing, t0)
@@ -57,7 +57,7 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extract
     """Ask the LLM; check its answer like any other; fall back to the extractive answer if it fails."""
     from ingest.errors import LLMError
 
-    from .llm_answer import llm_answer
+    from rag.answering.llm_answer import llm_answer
 
     t0 = time.perf_counter()
     if not retrieval.plan.groups:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tokenize import tokens
+from rag.index.tokenize import tokens
 
 
 class KeywordIndex:

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import LoadedIndex
-from .query import Group, QueryPlan, plan_query
-from .synonyms import expand
-from .tokenize import load_dictionary, tokens
-from .types import Hit
+from rag.index.store import LoadedIndex
+from rag.retrieval.plan import Group, QueryPlan, plan_query
+from rag.retrieval.synonyms import expand
+from rag.index.tokenize import load_dictionary, tokens
+from rag.types import Hit
 
 CANDIDATES = 60  # chunks taken from each ranking before fusion
 

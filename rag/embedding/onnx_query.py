@@ -32,7 +32,7 @@ OPSET = 17
 
 def _export_marker(folder: Path, size: int) -> dict:
     """What an export of this folder records: the folder's conversion marker, the exporter, the file size."""
-    from .e5convert import MARKER as SOURCE_MARKER
+    from rag.embedding.e5convert import MARKER as SOURCE_MARKER
 
     source = json.loads((folder / SOURCE_MARKER).read_text(encoding="utf-8"))
     return {"source": source, "export_version": EXPORT_VERSION, "opset": OPSET, "size": size}
@@ -73,7 +73,7 @@ def export_onnx(folder: Path) -> Path:
     _remove_leftovers(folder)
     import torch
 
-    from .e5convert import share_mode
+    from rag.embedding.e5convert import share_mode
     from transformers import AutoModel
 
     class _Encoder(torch.nn.Module):

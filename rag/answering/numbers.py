@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.citations import find_marks
+from rag.answering.citations import find_marks
 
 # One char for one char, so spans found in the translated text are valid in the original.
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C}  # keep the Chinese comma

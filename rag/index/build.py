@@ -10,8 +10,8 @@ from ingest.errors import ConfigError, IndexError_
 from ingest.model import Corpus
 from ingest.store import load_corpus, save_corpus
 
-from .index import LoadedIndex, build_index
-from .settings import Settings
+from rag.index.store import LoadedIndex, build_index
+from rag.settings import Settings
 
 BM25_ONLY = "bm25"
 
@@ -20,7 +20,7 @@ def open_embedder(settings: Settings):
     """The embedder the settings name, or None in BM25-only mode."""
     if settings.embed_model == BM25_ONLY:
         return None
-    from .embed import load_embedder
+    from rag.embedding.embed import load_embedder
 
     return load_embedder(settings)
 
@@ -41,7 +41,7 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
 
 
 def embedding_cache(settings: Settings, embedder):
-    from .embed_cache import EmbeddingCache
+    from rag.embedding.cache import EmbeddingCache
 
     return EmbeddingCache(settings.data_dir / "cache" / "embeddings", embedder.identity, embedder.dim)
 
