@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering.answer import finish
-from rag.answering.evidence import FEATURES, GROUP_FEATURES, QuestionView, ReportTimes, candidates, group_features, group_names
+from rag.answering.evidence import (FEATURES, GROUP_FEATURES, QuestionView, ReportSentences, ReportTimes, candidates,
+                                   group_features, group_names)
 from rag.answering.extractive import compose
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 
@@ -60,12 +61,14 @@ class Sample:
     y: np.ndarray
     fold: str
     view: QuestionView
+    standouts: list[float]  # per retrieval group: ReportSentences.standout
 
 
 def collect(assistant, items: list[EvalItem]) -> list[Sample]:
     """Retrieve once per question and compute the candidate features (figure_fit is filled per model)."""
     corpus = assistant.corpus
     times = ReportTimes(corpus)
+    report_sentences = ReportSentences(assistant.index.sentences)
     reports = sorted(r.id for r in corpus.reports)
     out = []
     for n, item in enumerate(items):
@@ -78,7 +81,8 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
                       for c in cands])
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         fold = sorted(evidence_reports)[0] if evidence_reports else reports[n % len(reports)]
-        out.append(Sample(item, gold_paragraphs(item, corpus), retrieval, cands, x, y, fold, view))
+        standouts = [report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
+        out.append(Sample(item, gold_paragraphs(item, corpus), retrieval, cands, x, y, fold, view, standouts))
     return out
 
 
@@ -227,7 +231,7 @@ def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> P
 
 
 def group_rows(sample: Sample, x: np.ndarray) -> np.ndarray:
-    return np.stack([group_features(sample.cands, x, g, sample.item.question, hits)
+    return np.stack([group_features(sample.cands, x, g, sample.item.question, hits, sample.standouts[g])
                      for g, (_, hits) in enumerate(sample.retrieval.groups)]) if sample.retrieval.groups else \
         np.zeros((0, len(GROUP_FEATURES)), np.float32)
 

@@ -54,6 +54,9 @@ DENSE = ("dense_sentence", "dense_gap", "dense_paragraph")
 GROUP_FEATURES = (
     "asserted_missing",  # the question states a figure that no retrieved paragraph of the group states
     "time_conflict_all",  # every retrieved sentence with a known time speaks of another year or period than asked
+    "dense_standout",  # how far (in standard deviations) the best retrieved sentence's e5 cosine stands above the
+    # cosines of all sentences of the same report(s): relative to the question's own level, not an absolute one
+    "retrievers_agree",  # the e5 and BM25 retrievers put the same paragraph first in this group
 )
 
 
@@ -210,8 +213,9 @@ def group_names(groups: list[tuple[Group, list[Hit]]]) -> list[str]:
     return names + [g.region for g, _ in groups if g.region]
 
 
-def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: str, hits: list[Hit]) -> np.ndarray:
-    """GROUP_FEATURES of one group (`x`: the candidates' feature rows)."""
+def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: str, hits: list[Hit],
+                   standout: float = 0.0) -> np.ndarray:
+    """GROUP_FEATURES of one group (`x`: the candidates' feature rows; `standout`: ReportSentences.standout)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
     asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
     missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
@@ -219,7 +223,46 @@ def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: 
     return np.array([
         1.0 if missing else 0.0,
         1.0 if mine and all(x[i, conflict] for i in mine) else 0.0,
+        standout,
+        1.0 if _agree(hits) else 0.0,
     ], dtype=np.float32)
+
+
+def _agree(hits: list[Hit]) -> bool:
+    dense = [h for h in hits if h.dense_score is not None]
+    lexical = [h for h in hits if h.bm25_score is not None]
+    if not dense or not lexical:
+        return False
+    return max(dense, key=lambda h: h.dense_score).id == max(lexical, key=lambda h: h.bm25_score).id
+
+
+class ReportSentences:
+    """The sentence-vector rows of each report, to judge how far a group's best evidence stands out of its report."""
+
+    def __init__(self, table: SentenceTable | None):
+        self.table = table if table is not None and table.vectors is not None else None
+        self._rows: dict[str, np.ndarray] | None = None
+
+    def _by_report(self) -> dict[str, np.ndarray]:
+        if self._rows is None:
+            rows: dict[str, list[int]] = {}
+            for pid, spans in self.table.spans.items():
+                rows.setdefault(pid.rsplit("-p", 1)[0], []).extend(r for r, _, _ in spans)
+            self._rows = {k: np.array(sorted(v)) for k, v in rows.items()}
+        return self._rows
+
+    def standout(self, qvec: np.ndarray | None, hits: list[Hit]) -> float:
+        """(best cosine among the hits' sentences - mean over their reports' sentences) / standard deviation."""
+        if self.table is None or qvec is None or not hits:
+            return 0.0
+        by_report = self._by_report()
+        rows = np.concatenate([by_report.get(r, np.zeros(0, int)) for r in sorted({h.report_id for h in hits})])
+        mine = [r for h in hits for r, _, _ in self.table.of(h.id)]
+        if len(rows) < 2 or not mine:
+            return 0.0
+        all_cos = self.table.vectors[rows].astype(np.float32) @ qvec
+        best = float(np.max(self.table.vectors[np.array(mine)].astype(np.float32) @ qvec))
+        return (best - float(all_cos.mean())) / (float(all_cos.std()) or 1.0)
 
 
 class ReportTimes:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answering.evidence import FEATURES, Candidate, QuestionView, ReportTimes, candidates, group_features, group_names
+from rag.answering.evidence import (FEATURES, Candidate, QuestionView, ReportSentences, ReportTimes, candidates,
+                                   group_features, group_names)
 from rag.retrieval.retrieve import Retrieval
 from rag.answering.scorer import Policy, Scorer
 from rag.retrieval.timeline import Time
@@ -37,6 +38,7 @@ class ExtractiveAnswerer:
         self.scorer = scorer
         self.times = ReportTimes(index.corpus)
         self.sentences = index.sentences if scorer.mode == "dense" else None
+        self.report_sentences = ReportSentences(index.sentences)
 
     def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
         """The candidate sentences of every group, their feature rows and their probabilities."""
@@ -48,13 +50,15 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
         cands, x, probs = self.score(question, retrieval)
-        answerable = answerability(question, retrieval, cands, x, self.scorer.answerable)
+        standouts = [self.report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
+        answerable = answerability(question, retrieval, cands, x, self.scorer.answerable, standouts)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
-def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, model) -> list[float]:
+def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, model,
+                  standouts: list[float]) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = [group_features(cands, x, g, question, hits) for g, (_, hits) in enumerate(retrieval.groups)]
+    rows = [group_features(cands, x, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(retrieval.groups)]
     return [float(p) for p in model.predict(np.stack(rows))] if rows else []
 
 
