@@ -3,7 +3,6 @@ when installed; GOVQA_* wins over both. (tests/test_wheel.py checks the installe
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 
