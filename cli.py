@@ -34,15 +34,42 @@ def _fail(e: GovQAError) -> None:
     raise typer.Exit(2)
 
 
-def _catalogue_table(corpus) -> Table:
+# The catalogue's columns in the order they are given up when the terminal is narrow (the last goes first):
+# (row key, may wrap). The id is what `govqa remove` takes, so it is never wrapped, cut or dropped.
+CATALOGUE_COLUMNS = [("id", False), ("region", False), ("year", False), ("warnings", True), ("paragraphs", False),
+                     ("province", False), ("level", False), ("chars", False)]
+WRAP_MIN = 12  # a wrapping column is shown when at least this many cells wide fit
+
+
+def _cell(row: dict, key: str) -> str:
+    return "" if row.get(key) is None else str(row[key])
+
+
+def _catalogue_table(corpus, width: int | None = None) -> Table:
+    """The catalogue as a rich table that fits `width` (default: the terminal): columns are dropped from the end of
+    CATALOGUE_COLUMNS until the rest fit; the id column never wraps. `govqa catalogue --json` has every field."""
+    from rich.cells import cell_len
+
     from ingest.catalogue import catalogue_rows
 
-    table = Table(title="语料目录 catalogue")
-    for col in ("id", "region", "year", "level", "province", "paragraphs", "chars", "warnings"):
-        table.add_column(col)
-    for row in catalogue_rows(corpus):
-        table.add_row(*(str(row.get(c, "") if row.get(c) is not None else "") for c in
-                        ("id", "region", "year", "level", "province", "paragraphs", "chars", "warnings")))
+    rows = catalogue_rows(corpus)
+    width = width or console.width
+    used, shown = 1, []  # the table's left border
+    for key, wraps in CATALOGUE_COLUMNS:
+        need = max([cell_len(key)] + [cell_len(_cell(r, key)) for r in rows])
+        cost = (min(need, WRAP_MIN) if wraps else need) + 3  # padding either side and a border
+        if shown and used + cost > width:
+            break  # keep the priority order: a later column is never shown in place of an earlier one
+        shown.append((key, wraps))
+        used += cost
+    dropped = [key for key, _ in CATALOGUE_COLUMNS[len(shown):]]
+    table = Table(title="语料目录 catalogue",
+                  caption=f"窄终端未显示: {', '.join(dropped)} (govqa catalogue --json 显示全部)" if dropped else None)
+    for key, wraps in shown:
+        table.add_column(key, no_wrap=not wraps, overflow="fold",
+                         justify="right" if key in ("year", "paragraphs", "chars") else "left")
+    for row in rows:
+        table.add_row(*(_cell(row, key) for key, _ in shown))
     return table
 
 
@@ -99,14 +126,19 @@ def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. �
 
 
 @app.command()
-def catalogue():
-    """Print the catalogue of the corpus."""
+def catalogue(as_json: bool = typer.Option(False, "--json", help="Print the catalogue rows as JSON (every field).")):
+    """Print the catalogue of the corpus (columns that do not fit the terminal are left out; --json has all)."""
+    from ingest.catalogue import catalogue_rows
     from rag.index.build import current_corpus
 
     try:
-        console.print(_catalogue_table(current_corpus(_settings())))
+        corpus = current_corpus(_settings())
     except GovQAError as e:
         _fail(e)
+    if as_json:
+        print(json.dumps(catalogue_rows(corpus), ensure_ascii=False, indent=1))
+        return
+    console.print(_catalogue_table(corpus))
 
 
 def _assistant():

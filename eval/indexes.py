@@ -9,7 +9,7 @@ from pathlib import Path
 from ingest.errors import IndexError_
 from rag.index.build import update
 from rag.index.store import current_generation
-from rag.settings import Settings
+from rag.settings import Settings, default_reports_dir
 
 from .config import safe_name
 
@@ -42,7 +42,7 @@ def own_data_dir(settings: Settings) -> Path:
 
 
 def _sample_corpus(settings: Settings) -> bool:
-    return Path(settings.reports_dir).resolve() == Path(Settings.model_fields["reports_dir"].default).resolve()
+    return Path(settings.reports_dir).resolve() == default_reports_dir().resolve()
 
 
 def ensure_index(settings: Settings, progress: bool = False) -> EvalIndex:

@@ -80,6 +80,23 @@ class Assistant:
         """The top paragraphs for a question: each Hit has region, year, paragraph, section, text, score."""
         return self.search(question, k, region, year).hits
 
+    # --- llama-index interop (llama-index is imported only here) ---------------------------------------
+    def as_retriever(self, k: int | None = None, region: str | None = None, year: int | None = None,
+                     similarity_top_k: int | None = None, **kwargs):
+        """A llama-index `BaseRetriever` over this Assistant: `.retrieve(question)` gives `NodeWithScore`s of the
+        paragraphs `retrieve` finds (same planning, fusion and filters); metadata region, short, year, paragraph,
+        section, mark. `k` (or llama-index's `similarity_top_k`) is per region/year group (default settings.top_k)."""
+        from rag.llamaindex import AssistantRetriever
+
+        return AssistantRetriever(self, k=k or similarity_top_k, region=region, year=year, **kwargs)
+
+    def as_query_engine(self, region: str | None = None, year: int | None = None, answerer: str | None = None):
+        """A llama-index query engine: `.query(question)` returns a `Response` with the checked answer text and
+        its cited paragraphs as `source_nodes` (the whole Answer in `response.metadata["answer"]`)."""
+        from rag.llamaindex import AssistantQueryEngine
+
+        return AssistantQueryEngine(assistant=self, region=region, year=year, answerer=answerer)
+
     def ask(self, question: str, region: str | None = None, year: int | None = None, stream: bool = False,
             answerer: str | None = None) -> Answer | AnswerStream:
         """A Chinese answer with verified citations; with stream=True, an AnswerStream of text pieces."""

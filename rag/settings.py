@@ -1,6 +1,13 @@
-"""The one settings object: values only (env prefix GOVQA_), never clients."""
+"""The one settings object: values only (env prefix GOVQA_), never clients.
+
+Where files live depends on how the code runs: from a checkout (this project's pyproject.toml beside the rag
+package) the data dir is `<checkout>/var` and the sample corpus and prompts are `data/reports/` and `prompts/`; from
+an installed wheel the data dir is the user data dir (platformdirs: ~/.local/share/govqa on Linux) and the sample
+corpus and prompts are the copies shipped inside the package (`rag/shipped/`). GOVQA_* variables win over both.
+"""
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +17,37 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ingest.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = Path(__file__).resolve().parent / "shipped"  # package data of a wheel (see pyproject.toml's package-dir)
+PROJECT_NAME = "govreport-qa"
+
+
+def in_checkout(root: Path | None = None) -> bool:
+    """True when the code runs from a source tree: root (default: the folder holding the rag package) holds this
+    project's pyproject.toml (an installed wheel sits in site-packages, which has none)."""
+    root = PROJECT_ROOT if root is None else root
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"] == PROJECT_NAME
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def default_data_dir() -> Path:
+    """`<checkout>/var` in a checkout, else the user data dir (platformdirs)."""
+    if in_checkout():
+        return PROJECT_ROOT / "var"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("govqa", appauthor=False))
+
+
+def default_reports_dir() -> Path:
+    """`<checkout>/data/reports` in a checkout, else the sample corpus shipped in the package."""
+    return PROJECT_ROOT / "data" / "reports" if in_checkout() else SHIPPED / "reports"
+
+
+def default_prompts_dir() -> Path:
+    """`<checkout>/prompts` in a checkout, else the prompt templates shipped in the package."""
+    return PROJECT_ROOT / "prompts" if in_checkout() else SHIPPED / "prompts"
 
 
 class Settings(BaseSettings):
@@ -18,12 +56,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVQA_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(
-        PROJECT_ROOT / "var",
-        description="Where the ingested corpus (corpus/) and the index (index/) are written.",
+        default_factory=default_data_dir,
+        description=(
+            "Where the ingested corpus (corpus/) and the index (index/) are written: var/ of the checkout, or the "
+            "user data dir (platformdirs, ~/.local/share/govqa on Linux) when installed as a package."
+        ),
     )
     reports_dir: Path = Field(
-        PROJECT_ROOT / "data" / "reports",
-        description="The sample corpus folder ingested by default (with its manifest.toml).",
+        default_factory=default_reports_dir,
+        description=(
+            "The sample corpus folder ingested by default (with its manifest.toml); installed as a package, the "
+            "copy shipped in it."
+        ),
     )
     model_cache: Path = Field(
         Path.home() / ".cache" / "govqa" / "models",
@@ -72,7 +116,10 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, description="Retries on 429/5xx/timeouts, with exponential backoff.")
     llm_temperature: float = Field(0.1, description="Sampling temperature for the LLM answerer.")
     llm_max_tokens: int = Field(1024, description="Most tokens the LLM may generate per answer.")
-    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of the Chinese prompt templates.")
+    prompts_dir: Path = Field(
+        default_factory=default_prompts_dir,
+        description="Folder of the Chinese prompt templates; installed as a package, the copy shipped in it.",
+    )
     llm_prompt: str = Field("answer", description="Name of the prompt template the LLM answerer uses.")
 
     @property
