@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "eval" / "questions.jsonl"
 FROZEN = ROOT / "eval" / "frozen" / "corpus_extra_test.jsonl"
-MODEL = ROOT / "rag" / "models" / "answerability.json"
+MODEL = ROOT / "rag" / "answering" / "models" / "answerability.json"
 
 
 def _questions(path: Path) -> set[str]:

@@ -11,7 +11,7 @@ import pytest
 import ui
 from rag import Assistant, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 slow = pytest.mark.slow  # the tests that load the embedding model and the sample index
 
 

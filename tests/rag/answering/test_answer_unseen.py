@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 EXTRA = ROOT.parent / "shared" / "corpus-extra"
 
 pytestmark = [pytest.mark.slow,

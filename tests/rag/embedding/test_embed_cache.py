@@ -30,7 +30,7 @@ class CountingEmbedder:
 def _paragraphs(n: int) -> list[str]:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     lines = [line.strip() for line in (root / REPORT).read_text(encoding="utf-8").splitlines()]
     return [line for line in lines if len(line) > 8][:n]
 

@@ -17,7 +17,7 @@ from rag import Assistant, Settings
 from rag.index.build import update
 from rag.index.store import CURRENT, corpus_chunks, current_generation, load_index, report_hash
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REPORTS = ROOT / "data" / "reports"
 EXTRA = Path("/work/shared/corpus-extra")
 QUESTIONS = ["济南2024年GDP增长目标是多少?", "保定2022年粮食总产量多少?", "沈阳2023年城镇新增就业多少人?"]

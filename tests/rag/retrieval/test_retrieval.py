@@ -7,7 +7,7 @@ import pytest
 
 from eval.dataset import gold_paragraphs, load_items
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 SINGLE = ("figure", "outcome", "target", "list", "footnote")
 HEBEI = {"石家庄-2023", "石家庄-2025", "保定-2023", "廊坊-2023"}
