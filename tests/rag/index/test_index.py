@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,34 +124,41 @@ def test_failure_midway_leaves_the_previous_generation(private_data_dir, sample_
     assert _answers(reloaded) == _answers(assistant)
 
 
-def test_killed_build_leaves_the_previous_index(private_data_dir, sample_settings, sample_env, tmp_path):
-    """A build killed between writing its tokens and its vectors leaves CURRENT and the old files untouched.
+def _build_then_stall(settings: Settings, report: Path, halfway) -> None:
+    """In a forked child: ingest `report`, but stall at the vector write (tokens.json is on disk by then)."""
+    import rag.index.store as store
 
-    The child stalls when it reaches the vector write (its tokens.json is on disk by then), so the kill lands
-    halfway every time instead of racing a fast build.
-    """
+    def stall(*args, **kwargs):
+        halfway.set()
+        time.sleep(600)
+
+    store._write_faiss = stall
+    update(settings, [report])
+
+
+def test_killed_build_leaves_the_previous_index(private_data_dir, sample_settings, tmp_path):
+    """A build killed (SIGKILL) between writing its tokens and its vectors leaves CURRENT and the old files
+    untouched. The child is forked (no re-import) and stalls at the vector write, so the kill lands halfway
+    every time instead of racing a fast build."""
     settings = sample_settings(private_data_dir)
     before = Assistant.load(settings=settings)
     answers = _answers(before)
     pointer = (settings.index_dir / CURRENT).read_text()
     files = _snapshot(settings.index_dir)
 
-    env = {**os.environ, **sample_env, "GOVQA_DATA_DIR": str(private_data_dir)}
-    code = ("import sys, time; import rag.index.store as store; from rag.index.build import update; "
-            "from rag import Settings\n"
-            "def stall(*args, **kwargs):\n    print('halfway', flush=True); time.sleep(600)\n"
-            "store._write_faiss = stall; update(Settings(), sys.argv[1:])")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(_new_report_file(tmp_path))], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    context = multiprocessing.get_context("fork")
+    halfway = context.Event()
+    child = context.Process(target=_build_then_stall, args=(settings, _new_report_file(tmp_path), halfway))
+    child.start()
     try:
-        assert proc.stdout.readline().strip() == "halfway", "the build never reached the vector write"
+        assert halfway.wait(120), "the build never reached the vector write"
         partial = [p for p in settings.index_dir.glob("*.partial") if (p / "tokens.json").exists()]
         assert partial, "no *.partial generation with tokens.json at the vector write"
-        proc.send_signal(signal.SIGKILL)
+        os.kill(child.pid, signal.SIGKILL)
     finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+        child.kill()
+        child.join()
+    assert child.exitcode == -signal.SIGKILL
 
     assert (settings.index_dir / CURRENT).read_text() == pointer
     assert _snapshot(settings.index_dir) == files
