@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),  # may build the e5 sample index first
               pytest.mark.skipif(shutil.which("strace") is None, reason="Debian strace is not installed (make browser)")]
 _INET = re.compile(r"connect\(\d+, \{sa_family=AF_INET6?, [^}]*\}")
 _LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sin6_addr=in6addr_loopback')

@@ -37,6 +37,7 @@ def test_frozen_set_is_large_and_varied_enough():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 def test_refitting_reproduces_the_shipped_model(e5_assistant, tmp_path):
     """`govqa eval fit` on the same questions and corpus gives the shipped weights and policy (no CV: speed)."""
     from eval.dataset import load_items

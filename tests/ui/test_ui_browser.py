@@ -16,7 +16,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT = 120_000  # ms; the first answer loads the embedding model's query path
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]  # may build the e5 sample index first
 
 UPLOAD = """2025年衢州市政府工作报告
 

@@ -206,6 +206,7 @@ def _id(case) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 @pytest.mark.parametrize("case", FACTS, ids=_id)
 def test_fact(e5_assistant, case: Fact):
     assistant = e5_assistant
@@ -224,6 +225,7 @@ def test_fact(e5_assistant, case: Fact):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 @pytest.mark.parametrize("case", COMPARES, ids=_id)
 def test_comparison_one_line_per_region(e5_assistant, case: Compare):
     assistant = e5_assistant
@@ -245,6 +247,7 @@ def test_comparison_one_line_per_region(e5_assistant, case: Compare):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 @pytest.mark.parametrize("case", REFUSALS, ids=_id)
 def test_refusal(e5_assistant, case: Refuse):
     assistant = e5_assistant

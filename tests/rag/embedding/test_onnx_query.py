@@ -61,6 +61,7 @@ def test_both_query_encoders_give_the_same_question_vector(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 def test_loading_and_asking_does_not_import_torch(e5_data_dir):
     script = textwrap.dedent(f"""
         import sys

@@ -29,6 +29,7 @@ def _misses(assistant, items, need_all: bool) -> tuple[int, list[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 def test_gold_paragraph_in_top5_for_95_percent_of_questions(e5_assistant):
     assistant = e5_assistant
     items = [i for i in load_items(QUESTIONS) if i.type in SINGLE and i.answerable]
@@ -39,6 +40,7 @@ def test_gold_paragraph_in_top5_for_95_percent_of_questions(e5_assistant):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
 def test_comparisons_find_every_side(e5_assistant):
     assistant = e5_assistant
     """A comparison retrieves per region/year group: each side's gold paragraph is in its group's top 5."""
