@@ -1,12 +1,13 @@
 # The two commands of README.md: `make run` (set up, ingest + index the sample corpus, start the UI)
-# and `make test` (set up, run the whole test suite). Everything else is a step of those.
+# and `make test` (set up, run the whole test suite). Everything else is a step of those, or a developer's
+# loop: `make test-fast` (no model, about a minute) and `make lint` (ruff + mypy).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install browser run test index eval bench
+.PHONY: install browser run test test-fast lint index eval bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,14 @@ run: index
 
 test: install browser
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 eval: index
 	$(BIN)/govqa eval run

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -97,7 +97,7 @@ def ingest(
     console.print(_catalogue_table(result.corpus))
     _problems(result.new)
     console.print(f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}")
-    if strict and result.new.problems:
+    if strict and result.new is not None and result.new.problems:
         raise typer.Exit(1)
 
 
@@ -193,7 +193,7 @@ def ask(
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return
-    plain = {"markup": False, "highlight": False, "soft_wrap": True}  # report text is not rich markup
+    plain: dict[str, Any] = {"markup": False, "highlight": False, "soft_wrap": True}  # report text is not rich markup
     if not stream:
         console.print(answer.text, **plain)
     for note in answer.notes:

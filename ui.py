@@ -429,7 +429,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
         def on_cite(history, evt: gr.EventData):
             return show_citation(live, history, int(evt.turn), int(evt.ref), int(getattr(evt, "seg", -1)))
 
-        def on_upload(uploaded, progress=gr.Progress(track_tqdm=True)):
+        def on_upload(uploaded, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it
             progress(0, desc="导入中")
             msg = upload(live, uploaded)
             a = live.assistant

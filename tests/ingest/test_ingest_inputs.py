@@ -10,7 +10,7 @@ import pytest
 from ingest import load_report_file, load_reports
 from ingest.errors import IngestError, ManifestError
 
-REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "data" / "reports"
 SEED_000 = REPORTS / "000_bdc8d5cc41da090f.txt"
 SEED_001 = REPORTS / "001_152e24060be9d9c2.txt"
 SEED_002 = REPORTS / "002_c7f7bf300aa76a8f.txt"
@@ -275,7 +275,7 @@ def test_load_reports_takes_one_path_as_well_as_several():
 
     from ingest import load_reports
 
-    root = Path(__file__).resolve().parents[1] / "data" / "reports"
+    root = Path(__file__).resolve().parents[2] / "data" / "reports"
     one = load_reports(str(root))
     assert sorted(r.id for r in one.reports) == sorted(r.id for r in load_reports([root]).reports)
     assert len(one.reports) == 11 and not one.problems

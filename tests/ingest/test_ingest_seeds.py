@@ -9,7 +9,7 @@ import pytest
 from ingest import load_reports
 from ingest.model import LEVELS
 
-REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "data" / "reports"
 
 
 @pytest.fixture(scope="module")

