@@ -41,7 +41,7 @@ def _run(args, **kw) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory, sample_data_dir):
+def installed(tmp_path_factory, e5_data_dir):
     """(venv bin folder, environment, empty working folder, user data dir) with the wheel installed."""
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
@@ -59,7 +59,7 @@ def installed(tmp_path_factory, sample_data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVQA_") and k not in ("PYTHONPATH", "COLUMNS")}
     env.update(XDG_DATA_HOME=str(tmp / "xdg"), GRADIO_ANALYTICS_ENABLED="False", COLUMNS="100")
     user_data = tmp / "xdg" / "govqa"
-    shutil.copytree(sample_data_dir / "cache", user_data / "cache")
+    shutil.copytree(e5_data_dir / "cache", user_data / "cache")
     work = tmp / "elsewhere"
     work.mkdir()
     return venv / "bin", env, work, user_data

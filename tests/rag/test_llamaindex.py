@@ -16,6 +16,12 @@ GDP = "济南2024年GDP增长目标是多少?"
 META = {"report_id", "region", "short", "year", "paragraph", "section", "mark"}
 
 
+@pytest.fixture(scope="module")
+def assistant(e5_assistant):
+    """These tests check answers of the real model (e5), so they run on its index (slow tier)."""
+    return e5_assistant
+
+
 def test_importing_rag_does_not_import_llama_index():
     code = "import sys, rag; from rag.assistant import Assistant; print('llama_index' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
