@@ -230,17 +230,17 @@ def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> P
                   policy.other_paragraphs, policy.skip_conflicts)
 
 
-def group_rows(sample: Sample, x: np.ndarray) -> np.ndarray:
-    return np.stack([group_features(sample.cands, x, g, sample.item.question, hits, sample.standouts[g])
+def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return np.stack([group_features(sample.cands, x, probs, g, sample.item.question, hits, sample.standouts[g])
                      for g, (_, hits) in enumerate(sample.retrieval.groups)]) if sample.retrieval.groups else \
         np.zeros((0, len(GROUP_FEATURES)), np.float32)
 
 
-def fit_answerable(samples: list[Sample], xs: list[np.ndarray]) -> LinearModel:
+def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> LinearModel:
     """Group-level logistic regression: does this group's evidence answer (label: the item is answerable)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [group_rows(s, x) for s, x in zip(samples, xs)]
+    rows = [group_rows(s, x, model.predict(x)) for s, x in zip(samples, xs)]
     x = np.concatenate([r for r in rows if len(r)])
     y = np.concatenate([np.full(len(r), 0 if s.item.refuse else 1) for s, r in zip(samples, rows) if len(r)])
     mean, scale = x.mean(0), x.std(0)
@@ -253,7 +253,7 @@ def score_samples(samples: list[Sample], xs: list[np.ndarray], model: LinearMode
     out = []
     for s, x in zip(samples, xs):
         p = model.predict(x)
-        rows = group_rows(s, x)
+        rows = group_rows(s, x, p)
         out.append(Scored(p, [float(a) for a in answerable.predict(rows)] if len(rows) else []))
     return out
 
@@ -262,7 +262,7 @@ def fit_mode(samples: list[Sample], mode: str, grams, intercept, associations):
     """The sentence model, the group answerability model and the policy of one mode, fit on `samples`."""
     xs = with_fitted(samples, grams, intercept, associations)
     model = fit_sentence_model(xs, [s.y for s in samples], mode)
-    answerable = fit_answerable(samples, xs)
+    answerable = fit_answerable(samples, xs, model)
     return model, answerable, choose_policy(samples, score_samples(samples, xs, model, answerable))
 
 

@@ -57,6 +57,7 @@ GROUP_FEATURES = (
     "dense_standout",  # how far (in standard deviations) the best retrieved sentence's e5 cosine stands above the
     # cosines of all sentences of the same report(s): relative to the question's own level, not an absolute one
     "retrievers_agree",  # the e5 and BM25 retrievers put the same paragraph first in this group
+    "best_sentence",  # the sentence model's probability for the group's best sentence
 )
 
 
@@ -213,9 +214,10 @@ def group_names(groups: list[tuple[Group, list[Hit]]]) -> list[str]:
     return names + [g.region for g, _ in groups if g.region]
 
 
-def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: str, hits: list[Hit],
-                   standout: float = 0.0) -> np.ndarray:
-    """GROUP_FEATURES of one group (`x`: the candidates' feature rows; `standout`: ReportSentences.standout)."""
+def group_features(cands: list[Candidate], x: np.ndarray, probs: np.ndarray, group: int, question: str,
+                   hits: list[Hit], standout: float = 0.0) -> np.ndarray:
+    """GROUP_FEATURES of one group (`x`, `probs`: the candidates' feature rows and sentence probabilities;
+    `standout`: ReportSentences.standout)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
     asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
     missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
@@ -225,6 +227,7 @@ def group_features(cands: list[Candidate], x: np.ndarray, group: int, question: 
         1.0 if mine and all(x[i, conflict] for i in mine) else 0.0,
         standout,
         1.0 if _agree(hits) else 0.0,
+        max((float(probs[i]) for i in mine), default=0.0),
     ], dtype=np.float32)
 
 

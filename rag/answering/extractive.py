@@ -51,14 +51,15 @@ class ExtractiveAnswerer:
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
         cands, x, probs = self.score(question, retrieval)
         standouts = [self.report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
-        answerable = answerability(question, retrieval, cands, x, self.scorer.answerable, standouts)
+        answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable, standouts)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
-def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, model,
-                  standouts: list[float]) -> list[float]:
+def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray,
+                  model, standouts: list[float]) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = [group_features(cands, x, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(retrieval.groups)]
+    rows = [group_features(cands, x, probs, g, question, hits, standouts[g])
+            for g, (_, hits) in enumerate(retrieval.groups)]
     return [float(p) for p in model.predict(np.stack(rows))] if rows else []
 
 
