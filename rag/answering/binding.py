@@ -28,7 +28,13 @@ from __future__ import annotations
 import re
 
 from rag.answering.citations import find_marks
-from rag.answering.numbers import Number, extract_numbers, same_figure, unit_family, units_match
+from rag.answering.numbers import (
+    Number,
+    extract_numbers,
+    same_figure,
+    unit_family,
+    units_match,
+)
 
 _FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c not in (0xFF0C, 0xFF1A, 0xFF1B, 0xFF01, 0xFF1F)}
 _CLAUSE_SEP = "，,；;：:。！？!?\n|"
