@@ -174,9 +174,8 @@ def ask(
     for note in answer.notes:
         console.print("[yellow]注[/]: ", end="")
         console.print(note, **plain)
-    for s in answer.unsupported:
-        console.print("[red]未通过核验，已删除[/]: ", end="")
-        console.print(s, **plain)
+    if answer.unsupported:  # unchecked model text is never printed as such (it may hold a wrong figure or a link)
+        console.print(f"[red]未通过核验，已删除 {len(answer.unsupported)} 句[/]（--json 的 unsupported 列出原文）")
     for c in answer.citations:
         console.print(f"\n[bold]{c.mark}[/] {c.region} {c.year}年报告 · ", end="")
         console.print(c.section, **plain)
