@@ -150,9 +150,8 @@ def render_turn(turn: int, question: str, text: str, answer: Answer | None) -> s
         notes = [n for n in answer.notes if n not in text]
         if notes:
             parts.append('<div class="notes">注：' + "；".join(escape(n) for n in notes) + "</div>")
-        if answer.unsupported:
-            parts.append('<div class="unsupported">未通过核验（已删除）：'
-                         + "；".join(escape(s) for s in answer.unsupported) + "</div>")
+        if answer.unsupported:  # counted, not shown: unchecked model text may hold a wrong figure or a link
+            parts.append(f'<div class="unsupported">未通过核验，已删除 {len(answer.unsupported)} 句。</div>')
         if answer.refused and answer.related:
             n = len(answer.citations)
             parts.append('<div class="related">相关段落：' + " ".join(
