@@ -1,9 +1,9 @@
 """Streaming shows only checked text: sentences appear once complete and verified, wrong ones never appear."""
 import pytest
+from test_verify import BD5, HITS, JN, SY
 
 from rag.answering.checked_stream import CheckedStream, complete_length
 from rag.answering.verify import verify
-from test_verify import BD5, HITS, JN, SY
 
 GOOD = f"据济南市2024年政府工作报告，济南地区生产总值预期增长5.5%以上{JN}。"
 WRONG_INDICATOR = f"一般公共预算收入增长6.5%以上{JN}。"  # 6.5%以上 is 农村居民收入's target

@@ -187,7 +187,7 @@ class ChatLLM:
             raise
         except (openai.APIError, httpx.HTTPError) as e:
             raise self._failure(e, 1, "while streaming the reply") from e
-        except Exception as e:  # noqa: BLE001 - whatever the client library fails with on a non-conforming stream
+        except Exception as e:  # whatever the client library fails with on a non-conforming stream
             raise self._malformed(f"unreadable stream ({type(e).__name__}: {e})") from e
         finally:
             response.close()
@@ -206,7 +206,7 @@ class ChatLLM:
                 if attempt + 1 == attempts or not _retryable(e):
                     raise self._failure(e, attempt + 1) from e
                 time.sleep(self._delay(attempt, e))
-            except Exception as e:  # noqa: BLE001 - the client library failed to read the reply (bad JSON, ...)
+            except Exception as e:  # the client library failed to read the reply (bad JSON, ...)
                 raise self._malformed(f"{type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")
 
