@@ -194,7 +194,7 @@ def respond(live: Live, question: str, region, year, answerer, turns: list[dict]
     except GovQAError as e:
         turn["text"] = f"出错：{e.message}" + (f"（修复：{e.fix}）" if e.fix else "")
         turn["answer"] = Answer(question, turn["text"], refused=True)
-    except Exception as e:  # noqa: BLE001 - an unexpected failure costs this answer, never the session's turns
+    except Exception as e:  # an unexpected failure costs this answer, never the session's turns
         logging.getLogger(__name__).exception("answering %r failed", question)
         turn["text"] = f"出错：回答时发生意外错误（{type(e).__name__}），请重试；详情见服务日志。"
         turn["answer"] = Answer(question, turn["text"], refused=True)
