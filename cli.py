@@ -175,17 +175,24 @@ def ask(
     year: Optional[int] = typer.Option(None, help="Only reports of this year."),
     answerer: Optional[str] = typer.Option(None, help="extractive or llm (default: GOVQA_ANSWERER)."),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
-    stream: bool = typer.Option(False, help="Print the text as it is generated."),
+    stream: bool = typer.Option(False, help="Print the answer while it is generated: each sentence once it has "
+                                "passed the citation and number checks; the final answer's text is printed last."),
 ):
     """Answer a question in Chinese with citations."""
     try:
         assistant = _assistant()
         result = assistant.ask(question, region=region, year=year, answerer=answerer, stream=stream and not as_json)
         if stream and not as_json:
-            for piece in result:
+            from rag.answering.answer import STREAM_DIVIDER
+
+            shown = []
+            for piece in result:  # checked text only (rag.answering.checked_stream)
+                shown.append(piece)
                 print(piece, end="", flush=True)
-            print()
             answer = result.result()
+            if not "".join(shown).endswith(answer.text):  # the stream's promise, kept here too
+                print(STREAM_DIVIDER + answer.text, end="")
+            print()
         else:
             answer = result
     except GovQAError as e:
@@ -199,9 +206,8 @@ def ask(
     for note in answer.notes:
         console.print("[yellow]注[/]: ", end="")
         console.print(note, **plain)
-    for s in answer.unsupported:
-        console.print("[red]未通过核验，已删除[/]: ", end="")
-        console.print(s, **plain)
+    if answer.unsupported:  # unchecked model text is never printed as such (it may hold a wrong figure or a link)
+        console.print(f"[red]未通过核验，已删除 {len(answer.unsupported)} 句[/]（--json 的 unsupported 列出原文）")
     for c in answer.citations:
         console.print(f"\n[bold]{c.mark}[/] {c.region} {c.year}年报告 · ", end="")
         console.print(c.section, **plain)

@@ -7,6 +7,7 @@ comes from a report is HTML-escaped.
 
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -149,9 +150,8 @@ def render_turn(turn: int, question: str, text: str, answer: Answer | None) -> s
         notes = [n for n in answer.notes if n not in text]
         if notes:
             parts.append('<div class="notes">注：' + "；".join(escape(n) for n in notes) + "</div>")
-        if answer.unsupported:
-            parts.append('<div class="unsupported">未通过核验（已删除）：'
-                         + "；".join(escape(s) for s in answer.unsupported) + "</div>")
+        if answer.unsupported:  # counted, not shown: unchecked model text may hold a wrong figure or a link
+            parts.append(f'<div class="unsupported">未通过核验，已删除 {len(answer.unsupported)} 句。</div>')
         if answer.refused and answer.related:
             n = len(answer.citations)
             parts.append('<div class="related">相关段落：' + " ".join(
@@ -193,6 +193,10 @@ def respond(live: Live, question: str, region, year, answerer, turns: list[dict]
         turn["text"], turn["answer"] = answer.text, answer
     except GovQAError as e:
         turn["text"] = f"出错：{e.message}" + (f"（修复：{e.fix}）" if e.fix else "")
+        turn["answer"] = Answer(question, turn["text"], refused=True)
+    except Exception as e:  # an unexpected failure costs this answer, never the session's turns
+        logging.getLogger(__name__).exception("answering %r failed", question)
+        turn["text"] = f"出错：回答时发生意外错误（{type(e).__name__}），请重试；详情见服务日志。"
         turn["answer"] = Answer(question, turn["text"], refused=True)
     yield render_transcript(turns), turns
 

@@ -7,7 +7,8 @@
 
 Each POST /v1/chat/completions takes the next scripted response: a str (the reply text; streamed
 requests get it in pieces of `chunk_size` characters), Chunks (exact streamed pieces, optionally
-stalling before the end), Status (an HTTP error) or Delay (wait, then answer with its `then`
+stalling before the end), Status (an HTTP error), Raw (exactly this body: malformed JSON, missing
+fields, another content type, a bad event stream) or Delay (wait, then answer with its `then`
 response). An empty script answers 500.
 """
 from __future__ import annotations
@@ -42,14 +43,27 @@ class Chunks:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """Answer with exactly this body, whatever the request asked (streamed or not): a non-conforming reply.
+
+    E.g. Raw('{"choices": [{"message": '), Raw('{"object": "chat.completion"}'), Raw("<html>…</html>",
+    "text/html"), Raw("data: {oops\n\n", "text/event-stream").
+    """
+
+    body: str
+    content_type: str = "application/json"
+    status: int = 200
+
+
+@dataclass(frozen=True)
 class Delay:
     """Wait this many seconds before answering with `then` (longer than the client timeout: a timeout)."""
 
     seconds: float
-    then: "str | Chunks | Status" = "（迟到的回答）"
+    then: "str | Chunks | Status | Raw" = "（迟到的回答）"
 
 
-Scripted = str | Chunks | Status | Delay
+Scripted = str | Chunks | Status | Raw | Delay
 
 
 @dataclass
@@ -153,7 +167,15 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout) before the answer came
 
-        def _answer(self, response: str | Chunks | Status, body: dict) -> None:
+        def _answer(self, response: str | Chunks | Status | Raw, body: dict) -> None:
+            if isinstance(response, Raw):
+                data = response.body.encode()
+                self.send_response(response.status)
+                self.send_header("content-type", response.content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if isinstance(response, Status):
                 headers = {"retry-after": str(response.retry_after)} if response.retry_after is not None else {}
                 self._json(response.code, _error(response.message), headers)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+from rag.answering.checked_stream import CheckedStream
 from rag.answering.prompts import REFUSAL
 from rag.retrieval.retrieve import Retrieval
 from rag.types import Answer, AnswerStream
 from rag.answering.verify import verify
 
+STREAM_DIVIDER = "\n—— 最终回答 ——\n"  # in a stream, between checked text already shown and the answer that replaced it
 FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
 UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可核对的引用或数字不符），已改用抽取式回答。"
 
@@ -54,7 +56,13 @@ def extractive_answer(question: str, retrieval: Retrieval, answerer, notes=(), t
 
 
 def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extractive, stream: bool = False):
-    """Ask the LLM; check its answer like any other; fall back to the extractive answer if it fails."""
+    """Ask the LLM; check its answer like any other; fall back to the extractive answer if it fails.
+
+    Streamed, only checked text is yielded (rag.answering.checked_stream): the kept sentences as they complete,
+    then the rest of the final answer (notes), so that the pieces joined are the Answer's text. When the
+    answer is replaced after checked text was shown (the endpoint failed mid-reply, or nothing of the reply
+    could be kept), STREAM_DIVIDER and the whole final answer follow: the text shown last is always the
+    Answer's."""
     from ingest.errors import LLMError
 
     from rag.answering.llm_answer import llm_answer
@@ -73,19 +81,28 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extract
     state: dict = {}
 
     def chunks() -> Iterator[str]:
+        checked = CheckedStream(retrieval.hits)
         try:
             for piece in llm_answer(question, retrieval.hits, llm, prompt, notes=notes, stream=True):
-                yield piece
+                shown = checked.feed(piece)
+                if shown:
+                    yield shown
+            shown = checked.flush()
+            if shown:
+                yield shown
+            answer = _unless_unverified(finish(question, checked.raw, retrieval, "llm", [], t0),
+                                        question, retrieval, extractive, t0)
         except LLMError as e:
-            state["fallback"] = extractive_answer(question, retrieval, extractive,
-                                                  [FALLBACK_NOTE.format(error=e.message)], t0)
-            yield "\n" + state["fallback"].text
+            answer = extractive_answer(question, retrieval, extractive, [FALLBACK_NOTE.format(error=e.message)], t0)
+        state["answer"] = answer
+        if answer.text.startswith(checked.shown):
+            rest = answer.text[len(checked.shown):]
+        else:  # replaced after checked text was shown (the LLM failed mid-reply, or none of it could be kept)
+            rest = (STREAM_DIVIDER if checked.shown else "") + answer.text
+        if rest:
+            yield rest
 
-    def done(raw: str) -> Answer:
-        return state.get("fallback") or _unless_unverified(finish(question, raw, retrieval, "llm", [], t0),
-                                                           question, retrieval, extractive, t0)
-
-    return AnswerStream(chunks(), done)
+    return AnswerStream(chunks(), lambda _shown: state["answer"])
 
 
 def _unless_unverified(answer: Answer, question: str, retrieval: Retrieval, extractive, t0: float) -> Answer:

@@ -1,4 +1,6 @@
-"""A chat client for any OpenAI-compatible endpoint: retries with backoff, streaming, <think> removal."""
+"""A chat client for any OpenAI-compatible endpoint: retries with backoff, streaming, <think> removal.
+
+Every failure, a reply that is not a chat completion included, is an LLMError (the answerer falls back on it)."""
 from __future__ import annotations
 
 import random
@@ -72,6 +74,13 @@ def strip_think(text: str) -> str:
     return f.feed(text) + f.flush()
 
 
+def _content_type(stream) -> str:
+    """The content type of a streamed response (openai.Stream keeps the httpx response), "" if unknown."""
+    response = getattr(stream, "response", None)
+    headers = getattr(response, "headers", None)
+    return (headers.get("content-type") or "").lower() if headers is not None else ""
+
+
 def _retryable(error: Exception) -> bool:
     if isinstance(error, openai.APIStatusError):
         return error.status_code in (408, 409, 429) or error.status_code >= 500
@@ -120,9 +129,18 @@ class ChatLLM:
         return {"base_url": self.base_url, "model": self.model}
 
     def complete(self, messages: list[dict]) -> str:
-        """The whole reply, reasoning removed; LLMError after retries or on an empty reply."""
+        """The whole reply, reasoning removed; LLMError after retries, on an empty reply, or on a reply that is
+        not a chat completion (bad JSON, missing fields, another content type)."""
         response = self._with_retries(lambda: self._create(messages, stream=False))
-        content = response.choices[0].message.content if response.choices else None
+        try:
+            choices = response.choices
+            if not isinstance(choices, list):
+                raise TypeError(f"choices is {type(choices).__name__}, not a list")
+            content = choices[0].message.content if choices else None
+        except (AttributeError, IndexError, KeyError, TypeError) as e:
+            raise self._malformed(f"no choices[0].message.content ({type(e).__name__}: {e})") from e
+        if content is not None and not isinstance(content, str):
+            raise self._malformed(f"message.content is {type(content).__name__}, not text")
         text = strip_think(content or "")
         if not text.strip():
             raise self._empty_reply()
@@ -150,14 +168,27 @@ class ChatLLM:
         think = ThinkFilter()
         emitted = False
         try:
+            kind = _content_type(response)
+            if kind and not kind.startswith("text/event-stream"):
+                raise self._malformed(f"a streamed request was answered with {kind}, not an event stream")
             for chunk in response:
-                delta = chunk.choices[0].delta.content if chunk.choices else None
+                try:
+                    choices = chunk.choices
+                    delta = choices[0].delta.content if choices else None
+                except (AttributeError, IndexError, KeyError, TypeError) as e:
+                    raise self._malformed(f"a streamed chunk has no choices[0].delta ({type(e).__name__}: {e})") from e
+                if delta is not None and not isinstance(delta, str):
+                    raise self._malformed(f"a streamed delta.content is {type(delta).__name__}, not text")
                 piece = think.feed(delta) if delta else ""
                 if piece:
                     emitted = True
                     yield piece
+        except LLMError:
+            raise
         except (openai.APIError, httpx.HTTPError) as e:
             raise self._failure(e, 1, "while streaming the reply") from e
+        except Exception as e:  # whatever the client library fails with on a non-conforming stream
+            raise self._malformed(f"unreadable stream ({type(e).__name__}: {e})") from e
         finally:
             response.close()
         piece = think.flush()
@@ -175,6 +206,8 @@ class ChatLLM:
                 if attempt + 1 == attempts or not _retryable(e):
                     raise self._failure(e, attempt + 1) from e
                 time.sleep(self._delay(attempt, e))
+            except Exception as e:  # the client library failed to read the reply (bad JSON, ...)
+                raise self._malformed(f"{type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int, error: Exception) -> float:
@@ -203,6 +236,13 @@ class ChatLLM:
         return LLMError(
             f"LLM endpoint {self.base_url} (model {self.model}) failed{tries}{' ' + when if when else ''}: {reason}",
             fix=fix,
+        )
+
+    def _malformed(self, reason: str) -> LLMError:
+        return LLMError(
+            f"LLM endpoint {self.base_url} (model {self.model}) sent a reply that is not an OpenAI chat completion: "
+            f"{reason[:300]}",
+            fix=f"check that GOVQA_LLM_BASE_URL points at an OpenAI-compatible server; {CHECK_FIX}",
         )
 
     def _empty_reply(self) -> LLMError:

@@ -192,7 +192,9 @@ def number_supported(number: Number, paragraph_text: str) -> bool:
     A qualifier of the answer (左右, 以上, 力争, ...) must appear near the number in the text, matched by
     meaning group (约 == 左右, 超过 == 以上); a qualifier in the text that the answer omits is allowed.
     """
-    for n in extract_numbers(paragraph_text):
-        if n.value == number.value and units_match(number.unit, n.unit) and number.groups <= n.groups:
-            return True
-    return False
+    return any(same_figure(number, n) for n in extract_numbers(paragraph_text))
+
+
+def same_figure(answer: Number, text: Number) -> bool:
+    """The text's figure states the answer's: same value and unit, and every meaning group of the answer's qualifiers."""
+    return answer.value == text.value and units_match(answer.unit, text.unit) and answer.groups <= text.groups

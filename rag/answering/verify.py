@@ -4,9 +4,11 @@ Rules (pure, deterministic):
 - Marks that point at no retrieved hit are removed from the text and listed in `dropped_marks`.
 - The answer is split into claims: each line; a markdown table row ("| ... |") is one claim, any other
   line (list items included) is split into sentences ending 。！？!? (marks right after the end belong to it).
-- A claim with figures needs marks, and every figure must be supported (numbers.number_supported) by a
-  paragraph it cites: the nearest cluster of adjacent marks after the figure in the claim, else the last
-  cluster before it. Otherwise the claim is removed and listed in `unsupported` (the caller shows them).
+- A claim with figures needs marks, and every figure must be stated, for what the claim says it measures
+  (binding.figure_bound: same value, unit and qualifiers, same year, the figure's clause naming the same
+  indicator; a verbatim quote always passes), by a paragraph it cites: the nearest cluster of adjacent marks
+  after the figure in the claim, else the last cluster before it. Otherwise the claim is removed and listed
+  in `unsupported` (the caller shows them).
 - A claim that is a context header copied back ("[1] 【济南·2024·第5段】 济南市 · 2024年政府工作报告 · …") is
   removed: it states nothing.
 - Claims without figures need a mark too, except structural lines (headings ending "：", table headers,
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.answering.binding import figure_bound
 from rag.answering.citations import Mark, find_hit, find_marks, resolve_marks
 from rag.answering.numbers import Number, extract_numbers, number_supported
 from rag.types import Citation, Hit
@@ -94,7 +97,7 @@ def _check(claim: _Claim, hits: list[Hit]) -> bool:
         supported = False
         for mark in cluster[2]:
             hit = find_hit(mark, hits)
-            if hit is not None and number_supported(fig, hit.text):
+            if hit is not None and figure_bound(fig, claim.text, hit.text):
                 claim.support.setdefault(hit.id, []).append(fig)
                 supported = True
         if not supported:

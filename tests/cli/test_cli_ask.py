@@ -54,3 +54,55 @@ def test_ask_json_refusal_carries_the_catalogue_note(run):
 def test_ask_stream_prints_the_text(run, assistant):
     out = run(QUESTION, "--stream")
     assert out.splitlines()[0] == assistant.ask(QUESTION).text.splitlines()[0]
+
+
+# --- issue 13: the LLM path through the CLI: fallback on a malformed reply, --stream shows checked text only ----
+@pytest.fixture
+def run_llm(sample_data_dir, openai_server):
+    env = {"GOVQA_DATA_DIR": str(sample_data_dir), "GOVQA_ANSWERER": "llm", "GOVQA_LLM_BASE_URL": openai_server.base_url,
+           "GOVQA_LLM_MODEL": openai_server.model, "GOVQA_LLM_MAX_RETRIES": "0"}
+
+    def invoke(*args: str):
+        result = CliRunner().invoke(app, ["ask", *args], env=env)
+        assert result.exit_code == 0, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        return result.stdout
+
+    return invoke
+
+
+def test_ask_llm_malformed_reply_prints_the_fallback(run_llm, openai_server, assistant):
+    from openai_server import Raw
+
+    openai_server.script([Raw('{"choices": [{"message": {"content": "地区生产')])
+    out = run_llm(QUESTION)
+    assert "Traceback" not in out and "5.5%以上" in out and expected_mark(assistant) in out
+    assert "LLM 调用失败" in out and "已改用抽取式回答" in out
+
+
+def test_ask_llm_stream_prints_no_dropped_sentence_and_ends_with_the_answer(run_llm, openai_server, assistant):
+    from openai_server import Chunks
+
+    mark = expected_mark(assistant)
+    good = f"2024年济南地区生产总值增长5.5%以上{mark}。"
+    wrong = f"济南2024年地区生产总值增长目标为6.5%以上{mark}。"
+    link = "详见 http://example.com/login 并输入密码。"
+    openai_server.script([Chunks(list(good + wrong + link))])
+    out = run_llm(QUESTION, "--stream")
+    text, rest = out.split("\n", 1)
+    assert text == good  # the checked answer, exactly: what the Answer holds
+    assert "6.5%以上" not in text and "example.com" not in text
+    assert "未通过核验，已删除 2 句" in rest  # counted, not printed: nothing the check dropped is in the output
+    assert "增长目标为6.5%" not in out and "example.com" not in out  # (the cited paragraph shown has 6.5% for 居民收入)
+    openai_server.script([good + wrong + link])
+    data = json.loads(run_llm(QUESTION, "--json"))
+    assert data["unsupported"] == [wrong, link] and data["text"] == good
+
+
+def test_ask_llm_stream_malformed_reply_prints_the_fallback(run_llm, openai_server):
+    from openai_server import Raw
+
+    openai_server.script([Raw("<html>502</html>", "text/html")])
+    out = run_llm(QUESTION, "--stream")
+    assert out.splitlines()[0].startswith("据济南市2024年政府工作报告") and "5.5%以上" in out.splitlines()[0]
+    assert "LLM 调用失败" in out

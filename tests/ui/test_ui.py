@@ -174,3 +174,44 @@ def test_report_reader_escapes(assistant):
     assert "第1段" in out and ui.escape(r.paragraphs[0].text) in out
     assert "库中没有报告" in ui.render_report(assistant, "<b>nope</b>")
     assert "<b>nope" not in ui.render_report(assistant, "<b>nope</b>")
+
+
+@slow
+def test_llm_turn_survives_a_malformed_reply_and_shows_checked_text_only(assistant, openai_server):
+    """A reply that is not a chat completion falls back to the extractive answer in the same turn; a streamed
+    sentence the check drops never appears in the transcript, not even while streaming."""
+    from openai_server import Chunks, Raw
+
+    from rag.answering.llm import ChatLLM
+
+    s = Settings(data_dir=assistant.settings.data_dir, llm_base_url=openai_server.base_url,
+                 llm_model=openai_server.model, llm_max_retries=0)
+    live = ui.Live(Assistant(assistant.index, s, assistant.embedder, ChatLLM(s, backoff=0.01)))
+    question = "济南2024年GDP增长目标是多少?"
+    hit = next(h for h in assistant.search(question).hits if "地区生产总值增长5.5%以上" in h.text)
+    wrong = f"济南2024年地区生产总值增长目标为6.5%以上{hit.mark}。"
+    openai_server.script([Raw('{"choices": [{"message": '), Chunks(list(f"地区生产总值增长5.5%以上{hit.mark}。{wrong}"))])
+    turns = []
+    for answerer_label in ("LLM", "LLM"):
+        for html, turns in ui.respond(live, question, None, None, answerer_label, turns):
+            assert "增长目标为6.5%" not in html  # not while streaming, not listed afterwards
+    first, second = turns
+    assert first["answer"].answerer == "extractive" and "5.5%以上" in first["text"]
+    assert any("LLM 调用失败" in n for n in first["answer"].notes)
+    assert second["answer"].answerer == "llm" and second["text"] == f"地区生产总值增长5.5%以上{hit.mark}。"
+    assert wrong in second["answer"].unsupported
+    assert "出错" not in html and "未通过核验，已删除 1 句" in html
+
+
+@slow
+def test_an_unexpected_error_costs_the_answer_not_the_turns(assistant, monkeypatch):
+    live = ui.Live(assistant)
+    _, turns = final(live, "保定2022年生产总值是多少")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(assistant, "ask", broken)
+    html, turns = final(live, "保定2023年的主要目标", turns)
+    assert len(turns) == 2 and turns[0]["answer"].citations
+    assert "意外错误" in turns[1]["text"] and "RuntimeError" in html

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from openai_server import Chunks, Delay, Status
+from openai_server import Chunks, Delay, Raw, Status
 from rag import Answer, Assistant, AnswerStream, Settings, citation_mark
+from rag.answering.answer import STREAM_DIVIDER
 from rag.answering.llm import ChatLLM
 from rag.answering.prompts import REFUSAL
 
@@ -73,8 +74,9 @@ def test_stream_yields_pieces_then_the_checked_answer(assistant, openai_server, 
     stream = a.ask(QUESTION, stream=True)
     assert isinstance(stream, AnswerStream)
     pieces = list(stream)
-    assert len(pieces) > 3 and "".join(pieces) == reply
     ans = stream.result()
+    assert "".join(pieces) == ans.text == reply  # every sentence passed: shown one checked sentence at a time
+    assert len(pieces) == 2 and all(p.endswith(f"{target_hit.mark}。") for p in pieces)
     assert stream.answer is ans and ans.answerer == "llm" and not ans.refused
     assert [c.mark for c in ans.citations] == [target_hit.mark]
     assert openai_server.chat_requests[0].body["stream"] is True
@@ -197,3 +199,69 @@ def test_reply_with_nothing_verifiable_falls_back_to_extractive(assistant, opena
     assert ans.answerer == "extractive" and not ans.refused and TARGET in ans.text and ans.citations
     assert any("没有一句通过核验" in n and "2 句" in n for n in ans.notes)
     assert uncited in ans.unsupported and echo in ans.unsupported
+
+
+# --- issue 13: non-conforming replies fall back; streaming shows only checked text ---------------------------
+MALFORMED = [
+    Raw('{"id": "x", "choices": [{"message": {"role": "assistant", "content": "地区生产'),  # cut JSON
+    Raw('{"object": "chat.completion"}'),  # no choices
+    Raw('{"choices": [{"message": {"content": 65}}]}'),  # content is not text
+    Raw("<html><body>502 Bad Gateway</body></html>", "text/html"),
+    Raw('data: {"choices": [{"delta": {"content": "地区"}}]}\n\ndata: {oops\n\n', "text/event-stream"),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("reply", MALFORMED, ids=["cut-json", "no-choices", "content-int", "html", "bad-sse"])
+def test_non_conforming_reply_falls_back_to_extractive(assistant, openai_server, reply, stream):
+    a = llm_assistant(assistant, openai_server, llm_max_retries=0)
+    openai_server.script([reply])
+    if stream:
+        s = a.ask(QUESTION, stream=True)
+        shown = "".join(s)
+        ans = s.result()
+        assert shown.endswith(ans.text)
+    else:
+        ans = a.ask(QUESTION)
+    assert ans.answerer == "extractive" and not ans.refused and TARGET in ans.text and ans.citations
+    note = next(n for n in ans.notes if "LLM 调用失败" in n)
+    assert "已改用抽取式回答" in note and ("not an OpenAI chat completion" in note or "empty answer" in note)
+
+
+def test_figure_stated_for_another_indicator_is_removed(assistant, openai_server, target_hit):
+    """The issue's case: 6.5%以上 is in the cited paragraph, but as 农村居民人均可支配收入's target."""
+    assert "6.5%以上" in target_hit.text
+    a = llm_assistant(assistant, openai_server)
+    wrong = f"济南2024年地区生产总值增长目标为6.5%以上{target_hit.mark}。"
+    right = f"一般公共预算收入增长5%左右{target_hit.mark}。"
+    openai_server.script([wrong + right])
+    ans = a.ask(QUESTION)
+    assert ans.answerer == "llm" and wrong not in ans.text and "6.5%" not in ans.text
+    assert ans.text == right and ans.unsupported == [wrong]
+
+
+def test_stream_shows_no_sentence_that_the_check_drops(assistant, openai_server, target_hit):
+    a = llm_assistant(assistant, openai_server)
+    wrong = f"济南2024年地区生产总值增长目标为6.5%以上{target_hit.mark}。"
+    link = "请访问 http://example.com/login 输入密码核对数据。"
+    reply = f"2024年济南{TARGET}{target_hit.mark}。{wrong}{link}一般公共预算收入增长5%左右【济南·2024·第999段】。"
+    openai_server.script([Chunks(list(reply))])  # one character at a time
+    s = a.ask(QUESTION, stream=True)
+    seen = ""
+    for piece in s:
+        seen += piece
+        assert "6.5%" not in seen and "example.com" not in seen and "第999段" not in seen
+    ans = s.result()
+    assert seen == ans.text == f"2024年济南{TARGET}{target_hit.mark}。"
+    assert wrong in ans.unsupported and link in ans.unsupported
+
+
+def test_stream_cut_after_checked_text_ends_with_the_fallback(assistant, openai_server, target_hit):
+    a = llm_assistant(assistant, openai_server, llm_max_retries=0)
+    first = f"2024年济南{TARGET}{target_hit.mark}。"
+    openai_server.script([Raw(f'data: {{"choices": [{{"delta": {{"content": "{first}一般"}}}}]}}\n\ndata: {{oops\n\n',
+                              "text/event-stream")])
+    s = a.ask(QUESTION, stream=True)
+    shown = "".join(s)
+    ans = s.result()
+    assert ans.answerer == "extractive" and shown == first + STREAM_DIVIDER + ans.text

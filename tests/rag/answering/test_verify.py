@@ -178,3 +178,91 @@ def test_citations_in_order_of_first_appearance_without_repeats():
 def test_a_removed_claim_cites_nothing():
     v = verify(f"沈阳固定资产投资增长9%{SY}。济南固定资产投资增长5%左右{JN}。", HITS)
     assert [c.id for c in v.citations] == ["济南-2024-p40"]
+
+
+# --- a figure must be stated for what the claim says it measures (issue 13) ---------------------------------
+# 河北 2026 report (corpus-extra), one real sentence: two years and two values in one clause.
+HEBEI_FIVE_YEARS = (
+    "全省生产总值从2020年的3.68万亿元增长到2025年的4.93万亿元、实现万亿级跃升，一般公共预算收入从3826.5亿元增长到"
+    "4398.6亿元，规上工业增加值年均增长6.5%，固定资产投资增速连续超过全国平均水平，社会消费品零售总额突破1.5万亿元，"
+    "粮食产量稳定在760亿斤以上。"
+)
+HEBEI = Hit("河北-2026", "河北省", "河北", 2026, 4, "一、“十四五”时期发展成就", HEBEI_FIVE_YEARS, 0.5)
+HB = HEBEI.mark
+
+
+@pytest.mark.parametrize(
+    "claim, kept",
+    [
+        # 6.5%以上 is in 济南's paragraph, but for 农村居民人均可支配收入, not for 地区生产总值
+        (f"济南2024年地区生产总值增长目标为6.5%以上{JN}。", False),
+        (f"济南2024年GDP预期目标：地区生产总值增长6.5%以上{JN}。", False),
+        (f"济南2024年农村居民人均可支配收入增长6.5%以上{JN}。", True),
+        (f"济南城乡居民人均可支配收入分别增长5.5%左右和6.5%以上{JN}。", True),
+        (f"济南2024年地区生产总值增长目标为5.5%以上{JN}。", True),
+        # 保定's 7%左右 belongs to 生产总值 and 一般公共预算收入, 6.5%以上 to 规模以上工业增加值
+        (f"保定2023年一般公共预算收入预期增长6.5%以上{BD20}。", False),
+        (f"保定2023年规模以上工业增加值预期增长6.5%以上{BD20}。", True),
+        (f"保定2023年一般公共预算收入预期增长7%左右{BD20}。", True),
+        (f"保定2023年固定资产投资预期增长7%左右{BD20}。", False),
+        # the subject stated in the clause before: "生产总值完成…，增长3.8%"
+        (f"保定2022年生产总值完成3880.3亿元，增长3.8%{BD5}。", True),
+        (f"保定2022年地方一般公共预算收入完成315.6亿元{BD5}。", True),
+        (f"保定2022年生产总值完成315.6亿元{BD5}。", False),
+        (f"保定2022年固定资产投资增长0.8%{BD5}。", False),
+        # a figure of another year in the same clause
+        (f"河北2025年全省生产总值为3.68万亿元{HB}。", False),
+        (f"河北2025年全省生产总值达到4.93万亿元{HB}。", True),
+        (f"河北2020年全省生产总值为3.68万亿元{HB}。", True),
+        (f"“十四五”期间河北全省生产总值从3.68万亿元增长到4.93万亿元{HB}。", True),
+        (f"河北一般公共预算收入从3826.5亿元增长到4398.6亿元{HB}。", True),
+        (f"河北规上工业增加值年均增长6.5%{HB}。", True),
+        (f"河北社会消费品零售总额达到4.93万亿元{HB}。", False),
+        # the figure is in another region's paragraph (保定 20: 规模以上工业增加值增长6.5%以上), cited as 济南's
+        (f"济南规模以上工业增加值增长6.5%以上{JN}。", False),
+        (f"济南地区生产总值增长6%以上{JN}。", False),  # 沈阳's target, not in 济南's paragraph at all
+        (f"沈阳地区生产总值增长6%以上{SY}。", True),
+    ],
+)
+def test_figure_is_bound_to_its_indicator_and_year(claim, kept):
+    v = verify(claim, HITS + [HEBEI])
+    assert (v.text == claim) is kept
+    assert (v.unsupported == [claim]) is (not kept)
+
+
+def test_wrong_indicator_goes_and_the_right_claims_stay():
+    answer = (f"济南2024年地区生产总值预期增长5.5%以上{JN}。"
+              f"一般公共预算收入增长6.5%以上{JN}。"
+              f"城乡居民人均可支配收入分别增长5.5%左右和6.5%以上{JN}。")
+    v = verify(answer, HITS)
+    assert v.unsupported == [f"一般公共预算收入增长6.5%以上{JN}。"]
+    assert v.text == answer.replace(f"一般公共预算收入增长6.5%以上{JN}。", "")
+
+
+def _sample_paragraphs():
+    from ingest import load_reports
+    from rag.settings import PROJECT_ROOT
+
+    corpus = load_reports([PROJECT_ROOT / "data" / "reports"])
+    return [(r, p) for r in corpus.reports for p in r.paragraphs if p.kind == "body"]
+
+
+def test_a_verbatim_quote_of_any_sample_sentence_is_never_removed():
+    """Every sentence of the sample corpus that states a figure, quoted the way the extractive answerer quotes
+    it (a report heading, the sentence, its mark), keeps every figure, however many figures its paragraph has."""
+    from rag.answering.numbers import extract_numbers
+    from rag.index.sentences import split_sentences
+
+    checked = 0
+    for report, p in _sample_paragraphs():
+        hit = Hit(report.id, report.region, report.short, report.year, p.number, p.section, p.text, 1.0)
+        for s, e in split_sentences(p.text):
+            sentence = p.text[s:e].strip().rstrip("，,、；;：: ")
+            if not extract_numbers(sentence):
+                continue
+            sentence += "" if sentence.endswith(("。", "！", "？")) else "。"
+            claim = f"据{report.region}{report.year}年政府工作报告（{report.year}年安排）：{sentence}{hit.mark}"
+            v = verify(claim, [hit])
+            assert v.unsupported == [], (hit.mark, sentence)
+            checked += 1
+    assert checked > 500  # the sample's sentences with figures, all of them
