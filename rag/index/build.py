@@ -1,6 +1,7 @@
 """Keeping the corpus and index up to date: ingest files, merge them into the corpus, write a new index generation."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
 from pathlib import Path
@@ -43,11 +44,12 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
         )
 
 
-def embedding_cache(settings: Settings, embedder):
+def embedding_cache(settings: Settings, embedder, deadline: float | None = None, deadline_setting: str = ""):
     from rag.embedding.cache import EmbeddingCache
 
     return EmbeddingCache(settings.data_dir / "cache" / "embeddings", embedder.identity, embedder.dim,
-                          flush_every=settings.embed_batch_size * settings.embed_flush_batches)
+                          flush_every=settings.embed_batch_size * settings.embed_flush_batches,
+                          deadline=deadline, deadline_setting=deadline_setting)
 
 
 def ingest_limits(settings: Settings) -> Limits:
@@ -120,7 +122,8 @@ def merge(old: Corpus, new: Corpus, refused: list[FileProblem] = ()) -> tuple[Co
 
 def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterable[str] = (), progress: bool = False,
            manifest: Path | None = None, embedder=None, index: bool = True, replace: bool = False,
-           wait: bool = True, on_wait: Callable[[str], None] | None = None) -> Update:
+           wait: bool = True, on_wait: Callable[[str], None] | None = None,
+           time_limit: float | None = None, time_limit_setting: str = "") -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
 
     Unchanged paragraphs are not embedded again (embedding cache). A failure at any step leaves the
@@ -131,7 +134,12 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
     One writer at a time per data dir: the whole read-merge-build-save runs under the data dir's writer
     lock. When another process holds it, wait (calling `on_wait` with a message first) or, with
     wait=False, raise BusyError at once. The .partial folders of dead builds are removed first.
+
+    `time_limit`: seconds (from the call) after which embedding stops with a LimitError naming
+    `time_limit_setting` (the UI passes GOVQA_MAX_UPLOAD_SECONDS); nothing is changed but the embedding
+    cache, which keeps what was embedded so a second try resumes.
     """
+    started = time.monotonic()
     paths = list(paths)
     remove = list(remove)
     what = "ingest" if paths else ("remove " + " ".join(remove) if remove else "index")
@@ -153,7 +161,8 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
         if index:
             if embedder is None and settings.embed_model != BM25_ONLY:
                 embedder = open_embedder(settings)
-            cache = embedding_cache(settings, embedder) if embedder is not None else None
+            deadline = started + time_limit if time_limit is not None else None
+            cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
             gen = build_index(corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress)
             if cache is not None:  # passages and their sentences alike
                 embedded, reused = cache.misses, cache.hits
