@@ -53,17 +53,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def is_locked(data_dir: Path) -> bool:
-    """True when some writer holds the data dir's lock right now (checked without waiting)."""
-    lock = FileLock(lock_path(data_dir))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return True
-    lock.release()
-    return False
-
-
 @contextmanager
 def writer_lock(data_dir: Path, wait: bool = True, what: str = "",
                 on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
