@@ -106,7 +106,8 @@ def load_report_file(path: str | Path, manifest: Path | None = None, limits: Lim
 def _missing_entries(manifest: Manifest) -> list[FileProblem]:
     """A problem for each manifest entry whose file does not exist, naming the manifest and the entry."""
     return [FileProblem(display_path(manifest.path),
-                        f'the manifest names a file that does not exist: [[report]] file = "{_entry_name(manifest, p)}"',
+                        "the manifest names a file that does not exist: "
+                        f'[[report]] file = "{_entry_name(manifest, p)}"',
                         "correct the file name or remove the entry", warning=True)
             for p in manifest.missing_files()]
 

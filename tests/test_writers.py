@@ -7,11 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ingest.errors import BusyError, IndexError_
@@ -69,7 +67,7 @@ def test_two_processes_waiting_for_the_lock_both_get_in(tmp_path):
     a, b = _report(tmp_path / "a", "廊坊市"), _report(tmp_path / "b", "唐山市")
     outs = [tmp_path / "a.out", tmp_path / "b.out"]
     with writer_lock(data, what="the test"):
-        procs = [_cli(["ingest", str(path)], _env(data), out) for path, out in zip((a, b), outs)]
+        procs = [_cli(["ingest", str(path)], _env(data), out) for path, out in zip((a, b), outs, strict=True)]
         _wait_for(lambda: all("等待" in o.read_text(encoding="utf-8") for o in outs), what="both to wait")
         assert all(p.poll() is None for p in procs)  # they wait; they do not fail
         assert f"process {os.getpid()} (the test" in outs[0].read_text(encoding="utf-8")
@@ -88,7 +86,7 @@ def test_two_concurrent_ingests_lose_nothing(tmp_path, trial):
     update(Settings(data_dir=data, embed_model="bm25"), [_report(tmp_path / "seed", "保定市", 2023)])
     a, b = _report(tmp_path / "a", "廊坊市"), _report(tmp_path / "b", "唐山市")
     outs = [tmp_path / "a.out", tmp_path / "b.out"]
-    procs = [_cli(["ingest", str(path)], _env(data), out) for path, out in zip((a, b), outs)]
+    procs = [_cli(["ingest", str(path)], _env(data), out) for path, out in zip((a, b), outs, strict=True)]
     codes = [p.wait(timeout=300) for p in procs]
     texts = [o.read_text(encoding="utf-8") for o in outs]
     assert codes == [0, 0], texts

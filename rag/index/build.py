@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ingest import load_reports
 from ingest.errors import ConfigError, IndexError_
@@ -147,7 +147,8 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
         if settings.index_dir.is_dir():
             remove_dead_partials(settings.index_dir)
         old = current_corpus(settings)  # read under the lock: another writer's reports are never lost
-        new = load_reports(paths, manifest=manifest, progress=progress, limits=ingest_limits(settings)) if paths else Corpus()
+        limits = ingest_limits(settings)
+        new = load_reports(paths, manifest=manifest, progress=progress, limits=limits) if paths else Corpus()
         refused: list[FileProblem] = []
         if not replace:
             new, refused = refuse_replacements(old, new)
