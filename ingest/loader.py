@@ -160,8 +160,8 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
         else:
             corpus.problems.append(FileProblem(display_path(path), "no such file or folder", "check the path"))
     folder_manifests = {id(m): m for _, m in jobs if m is not None and m is not explicit}
-    for found in folder_manifests.values():
-        corpus.problems.extend(_missing_entries(found))
+    for own in folder_manifests.values():
+        corpus.problems.extend(_missing_entries(own))
     iterator = jobs
     if progress:
         from tqdm import tqdm

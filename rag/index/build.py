@@ -100,11 +100,12 @@ def refuse_replacements(old: Corpus, new: Corpus) -> tuple[Corpus, list[FileProb
     return Corpus(reports=kept, listed=listed, problems=new.problems + refused), refused
 
 
-def merge(old: Corpus, new: Corpus, refused: list[FileProblem] = ()) -> tuple[Corpus, list[str], list[str]]:
+def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tuple[Corpus, list[str], list[str]]:
     """`old` with the reports of `new` added; a report from a file ingested again replaces its old version.
 
     `refused`: the problems of reports refused by refuse_replacements (their files' old reports are kept).
     """
+    refused = list(refused)
     sources = ({r.source for r in new.reports} | {x.source for x in new.listed}
                | {p.path for p in new.problems if not p.warning and p not in refused})
     ids = {r.id for r in new.reports}
