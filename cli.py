@@ -34,6 +34,14 @@ def _fail(e: GovQAError) -> None:
     raise typer.Exit(2)
 
 
+_NO_WAIT = "Fail at once when another process is writing to the data dir, instead of waiting for it."
+
+
+def _waiting(message: str) -> None:
+    """Said once when another writer holds the data dir: this command waits for it."""
+    console.print(f"[yellow]等待[/]: {escape(message)}")
+
+
 # The catalogue's columns in the order they are given up when the terminal is narrow (the last goes first):
 # (row key, may wrap). The id is what `govqa remove` takes, so it is never wrapped, cut or dropped.
 CATALOGUE_COLUMNS = [("id", False), ("region", False), ("year", False), ("warnings", True), ("paragraphs", False),
@@ -75,7 +83,8 @@ def _catalogue_table(corpus, width: int | None = None) -> Table:
 
 def _problems(corpus) -> None:
     for p in corpus.problems:
-        console.print(f"[bold red]跳过[/] {escape(p.path)}: {escape(p.message)}")
+        label = "[bold yellow]警告[/]" if p.warning else "[bold red]跳过[/]"
+        console.print(f"{label} {escape(p.path)}: {escape(p.message)}")
         if p.fix:
             console.print(f"  [yellow]修复[/]: {escape(p.fix)}")
 
@@ -86,12 +95,16 @@ def ingest(
     manifest: Optional[Path] = typer.Option(None, help="Manifest TOML (default: manifest.toml beside the files)."),
     index: bool = typer.Option(True, help="Also update the search index (embeds only new paragraphs)."),
     strict: bool = typer.Option(False, help="Exit non-zero when any file could not be ingested."),
+    replace: bool = typer.Option(False, "--replace", help="Let a report replace one of the same id (region-year) "
+                                 "ingested earlier from another file (without it, such a report is refused)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT),
 ):
     """Ingest report files into the corpus (and the index), then print the catalogue."""
     from rag.index.build import update
 
     try:
-        result = update(_settings(), paths, progress=True, manifest=manifest, index=index)
+        result = update(_settings(), paths, progress=True, manifest=manifest, index=index, replace=replace,
+                        wait=not no_wait, on_wait=_waiting)
     except GovQAError as e:
         _fail(e)
     console.print(_catalogue_table(result.corpus))
@@ -102,24 +115,25 @@ def ingest(
 
 
 @app.command("index")
-def index_cmd():
+def index_cmd(no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT)):
     """Rebuild the index from the saved corpus (unchanged paragraphs come from the embedding cache)."""
     from rag.index.build import update
 
     try:
-        result = update(_settings(), progress=True)
+        result = update(_settings(), progress=True, wait=not no_wait, on_wait=_waiting)
     except GovQAError as e:
         _fail(e)
     console.print(f"index: {result.generation} ({len(result.corpus.reports)} reports)")
 
 
 @app.command()
-def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. 济南-2024 (see govqa catalogue).")):
+def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. 济南-2024 (see govqa catalogue)."),
+           no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT)):
     """Remove reports from the corpus and the index."""
     from rag.index.build import update
 
     try:
-        result = update(_settings(), remove=report_ids, progress=True)
+        result = update(_settings(), remove=report_ids, progress=True, wait=not no_wait, on_wait=_waiting)
     except GovQAError as e:
         _fail(e)
     console.print(f"removed {', '.join(result.removed)}; {len(result.corpus.reports)} reports left")

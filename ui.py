@@ -73,17 +73,20 @@ class Live:
     assistant: Assistant
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ingest(self, paths: list[Path]):
+    def ingest(self, paths: list[Path], replace: bool = False):
         """Ingest files into the corpus and index; on success swap in an Assistant on the new index.
 
-        A failure raises and leaves the current index and Assistant as they were.
+        A failure raises and leaves the current index and Assistant as they were. Uploads of this process
+        take turns (the thread lock); when another process (a CLI ingest) is writing to the data dir, the
+        upload fails at once with BusyError rather than hanging the request.
         """
         from rag.index.build import update
         from rag.index.store import load_index
 
         with self.lock:
             old = self.assistant
-            result = update(old.settings, paths, progress=True, embedder=old.embedder)
+            result = update(old.settings, paths, progress=True, embedder=old.embedder, replace=replace, wait=False,
+                            time_limit=old.settings.max_upload_seconds, time_limit_setting="GOVQA_MAX_UPLOAD_SECONDS")
             if result.generation is not None:
                 index = load_index(old.settings.index_dir)
                 self.assistant = Assistant(index, old.settings, old.embedder, old.llm)
@@ -96,7 +99,7 @@ def ensure_index(settings: Settings) -> None:
 
     if not (settings.index_dir / "CURRENT").exists():
         print(f"no index under {settings.index_dir}: ingesting {settings.reports_dir} first")
-        update(settings, [settings.reports_dir], progress=True)
+        update(settings, [settings.reports_dir], progress=True, on_wait=print)
 
 
 # --- chat -------------------------------------------------------------------------------------------------
@@ -286,8 +289,23 @@ def render_report(assistant: Assistant, report_id: str | None) -> str:
     return f'<div class="reader">{head}{"".join(rows)}</div>'
 
 
-def save_uploads(files: list, folder: Path) -> tuple[list[Path], list[str]]:
-    """Copy accepted uploads into `folder`; returns (paths, reasons for the rejected ones)."""
+def upload_limits(files: list, settings: Settings) -> str | None:
+    """Why the whole upload is refused (too many files, too large in total), naming the setting; None if it is not."""
+    paths = [Path(getattr(f, "name", f)) for f in files or []]
+    if len(paths) > settings.max_upload_files:
+        return (f"一次最多上传 {settings.max_upload_files} 个文件，本次 {len(paths)} 个，未导入任何文件"
+                f"（上限由 GOVQA_MAX_UPLOAD_FILES 设定）；请分批上传")
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    if total > settings.max_upload_mb * 1024 * 1024:
+        return (f"本次上传共 {total / 1024 / 1024:.1f} MB，超过上限 {settings.max_upload_mb:g} MB，未导入任何文件"
+                f"（上限由 GOVQA_MAX_UPLOAD_MB 设定）；请分批上传")
+    return None
+
+
+def save_uploads(files: list, folder: Path, max_file_mb: float | None = None) -> tuple[list[Path], list[str]]:
+    """Copy accepted uploads into `folder`; returns (paths, reasons for the rejected ones).
+
+    A file larger than `max_file_mb` (GOVQA_MAX_FILE_MB) is rejected before it is copied."""
     folder.mkdir(parents=True, exist_ok=True)
     kept, rejected = [], []
     for f in files or []:
@@ -299,19 +317,29 @@ def save_uploads(files: list, folder: Path) -> tuple[list[Path], list[str]]:
         if src.stat().st_size == 0:
             rejected.append(f"{src.name}：文件为空")
             continue
+        if max_file_mb is not None and src.stat().st_size > max_file_mb * 1024 * 1024:
+            rejected.append(f"{src.name}：文件 {src.stat().st_size / 1024 / 1024:.1f} MB，超过上限 {max_file_mb:g} MB"
+                            f"（GOVQA_MAX_FILE_MB）；请按报告拆分文件")
+            continue
         dest = folder / src.name
         shutil.copyfile(src, dest)
         kept.append(dest)
     return kept, rejected
 
 
-def upload(live: Live, files: list) -> str:
-    """Validate and ingest uploaded files; returns the status HTML (what was added, what was rejected and why)."""
-    paths, rejected = save_uploads(files, live.assistant.settings.data_dir / "uploads")
+def upload(live: Live, files: list, replace: bool = False) -> str:
+    """Validate and ingest uploaded files; returns the status HTML (what was added, what was rejected and why).
+
+    An upload with too many files or too many bytes in total is refused whole, before anything is copied."""
+    settings = live.assistant.settings
+    refused = upload_limits(files, settings)
+    if refused:
+        return f'<div class="upload-status">{escape(refused)}</div>'
+    paths, rejected = save_uploads(files, settings.data_dir / "uploads", settings.max_file_mb)
     lines = []
     if paths:
         try:
-            result = live.ingest(paths)
+            result = live.ingest(paths, replace=replace)
         except GovQAError as e:
             lines.append(f"导入失败，索引未改变：{escape(e.message)}" + (f"（修复：{escape(e.fix)}）" if e.fix else ""))
         else:
@@ -320,7 +348,7 @@ def upload(live: Live, files: list) -> str:
             if result.replaced:
                 lines.append("已更新：" + "、".join(escape(x) for x in result.replaced))
             for p in result.new.problems if result.new else []:
-                lines.append(f"未导入 {escape(Path(p.path).name)}：{escape(p.message)}"
+                lines.append(f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
                              + (f"（修复：{escape(p.fix)}）" if p.fix else ""))
             if not (result.added or result.replaced or (result.new and result.new.problems)):
                 lines.append("没有导入任何报告。")
@@ -413,6 +441,8 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
             with gr.Accordion("上传报告", open=True):
                 files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="报告文件（" + " ".join(UPLOAD_TYPES) + "）",
                                 elem_id="upload-files")
+                replace_box = gr.Checkbox(False, label="替换同编号的已有报告（同一地区同一年份，来自另一个文件）",
+                                          elem_id="upload-replace")
                 add = gr.Button("导入", variant="primary", elem_id="upload-button")
                 status = gr.HTML("", js_on_load=None, elem_id="upload-status")
             choices = report_choices(live.assistant)
@@ -433,9 +463,9 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
         def on_cite(history, evt: gr.EventData):
             return show_citation(live, history, int(evt.turn), int(evt.ref), int(getattr(evt, "seg", -1)))
 
-        def on_upload(uploaded, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it
+        def on_upload(uploaded, replace, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it
             progress(0, desc="导入中")
-            msg = upload(live, uploaded)
+            msg = upload(live, uploaded, replace=bool(replace))
             a = live.assistant
             regs, yrs = filter_choices(a)
             return (msg, catalogue_table(catalogue(a)), gr.update(choices=report_choices(a)),
@@ -457,7 +487,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
                                                                    api_visibility="private")
         clear.click(lambda: (render_transcript([]), []), outputs=[transcript, turns])
         transcript.click(on_cite, inputs=[turns], outputs=[panel])
-        add.click(on_upload, inputs=[files], outputs=[status, table, picker, region, year, files])
+        add.click(on_upload, inputs=[files, replace_box], outputs=[status, table, picker, region, year, files])
         picker.change(lambda rid: render_report(live.assistant, rid), inputs=[picker], outputs=[reader])
         refresh.click(on_eval, outputs=[eval_title, eval_table, eval_chart])
         app.load(on_load, outputs=[table, picker, region, year])

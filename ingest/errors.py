@@ -33,3 +33,11 @@ class ConfigError(GovQAError):
 
 class LLMError(GovQAError):
     """The configured LLM endpoint failed (after retries) or answered nonsense."""
+
+
+class LimitError(GovQAError):
+    """An input (file, upload, question) is larger than a configured limit; the message names the setting."""
+
+
+class BusyError(GovQAError):
+    """Another process is writing to the data dir and the caller asked not to wait for it."""

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .chrome import cut_tail, normalise_lines, strip_chrome
 from .compilation import split_compilation
-from .errors import IngestError
+from .errors import IngestError, LimitError
 from .gazetteer import gazetteer
+from .limits import Limits, check_file_size
 from .manifest import MANIFEST_NAME, Manifest, load_manifest, manifest_fix
 from .model import Corpus, FileProblem, ListedReport, Report
 from .readers import SUPPORTED, read_documents
@@ -41,14 +42,16 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_report_file(path: Path, manifest: Manifest | None = None) -> FileResult:
-    """Ingest one file. Raises IngestError when the whole file fails; a failing part of a
-    compilation becomes a problem in the result instead."""
+def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limits | None = None) -> FileResult:
+    """Ingest one file. Raises IngestError when the whole file fails (LimitError when it is larger than
+    `limits` allow, before it is read); a failing part of a compilation becomes a problem in the result instead."""
     label = display_path(path)
+    if path.is_file():
+        check_file_size(path, label, limits)
     raw_sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
     entry = manifest.entry_for(path) if manifest else None
     result = FileResult()
-    documents = read_documents(path, label)
+    documents = read_documents(path, label, limits)
     for doc in documents:
         lines = strip_chrome(cut_tail(normalise_lines(doc.text)))
         segments, toc = split_compilation(lines)
@@ -92,21 +95,40 @@ def _listing(toc, reports: list[Report], source: str) -> list[ListedReport]:
     return listed
 
 
-def load_report_file(path: str | Path, manifest: Path | None = None) -> list[Report]:
-    """The reports in one file (a compilation gives several). Raises IngestError / ManifestError."""
+def load_report_file(path: str | Path, manifest: Path | None = None, limits: Limits | None = None) -> list[Report]:
+    """The reports in one file (a compilation gives several). Raises IngestError / ManifestError / LimitError."""
     path = Path(path)
     if not path.is_file():
         raise IngestError("no such file", path=str(path), fix="check the path")
-    return read_report_file(path, _manifest_for(path, manifest)).reports
+    return read_report_file(path, _manifest_for(path, manifest), limits).reports
 
 
-def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None = None, progress: bool = False) -> Corpus:
+def _missing_entries(manifest: Manifest) -> list[FileProblem]:
+    """A problem for each manifest entry whose file does not exist, naming the manifest and the entry."""
+    return [FileProblem(display_path(manifest.path),
+                        "the manifest names a file that does not exist: "
+                        f'[[report]] file = "{_entry_name(manifest, p)}"',
+                        "correct the file name or remove the entry", warning=True)
+            for p in manifest.missing_files()]
+
+
+def _entry_name(manifest: Manifest, file: Path) -> str:
+    try:
+        return file.relative_to(manifest.path.resolve().parent).as_posix()
+    except ValueError:
+        return file.name
+
+
+def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None = None, progress: bool = False,
+                 limits: Limits | None = None) -> Corpus:
     """Ingest files and folders (one path, or several) into one Corpus.
 
     Folders give all supported files inside (recursively, sorted, skipping manifest.toml, README and
     hidden files). The manifest is `manifest` if given, else the manifest.toml of the folder being
-    read (the nearest one up from the file), or the one beside a single file. A file that fails
-    becomes a FileProblem; the others go on. A malformed manifest raises ManifestError.
+    read (the nearest one up from the file), or the one beside a single file. A file that fails (or is
+    larger than `limits` allow) becomes a FileProblem; the others go on. A manifest entry naming a file
+    that does not exist is a FileProblem naming the manifest and the entry. A malformed manifest raises
+    ManifestError.
     """
     if isinstance(paths, (str, Path)):  # one path: a string must not be iterated character by character
         paths = [paths]
@@ -114,11 +136,7 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
     jobs: list[tuple[Path, Manifest | None]] = []
     explicit = load_manifest(Path(manifest)) if manifest else None
     if explicit:
-        corpus.problems.extend(
-            FileProblem(str(explicit.path), f"the manifest names a file that does not exist: {p.name}",
-                        "correct the file name or remove the entry")
-            for p in explicit.missing_files()
-        )
+        corpus.problems.extend(_missing_entries(explicit))
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -141,6 +159,9 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
             jobs.append((path, explicit or _folder_manifest(path.parent)))
         else:
             corpus.problems.append(FileProblem(display_path(path), "no such file or folder", "check the path"))
+    folder_manifests = {id(m): m for _, m in jobs if m is not None and m is not explicit}
+    for own in folder_manifests.values():
+        corpus.problems.extend(_missing_entries(own))
     iterator = jobs
     if progress:
         from tqdm import tqdm
@@ -149,8 +170,8 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
     seen: dict[str, Report] = {}
     for path, found in iterator:
         try:
-            result = read_report_file(path, found)
-        except IngestError as exc:
+            result = read_report_file(path, found, limits)
+        except (IngestError, LimitError) as exc:
             corpus.problems.append(FileProblem(exc.path or display_path(path), exc.message, exc.fix))
             continue
         corpus.problems.extend(result.problems)

@@ -104,6 +104,7 @@ class FileProblem:
     path: str
     message: str
     fix: str | None = None
+    warning: bool = False  # True: nothing was skipped (e.g. a manifest entry naming a missing file)
 
 
 @dataclass

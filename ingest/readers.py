@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .encoding import decode_text
 from .errors import IngestError
+from .limits import Limits, check_file_size, check_text_length, check_unzipped_size
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv")
 TEXT_COLUMN = "full_text"
@@ -22,28 +23,36 @@ class RawDocument:
     meta: dict[str, str] = field(default_factory=dict)  # CSV columns other than the text
 
 
-def read_documents(path: Path, label: str) -> list[RawDocument]:
-    """All raw documents in `path`; IngestError naming the file when it cannot be read."""
+def read_documents(path: Path, label: str, limits: Limits | None = None) -> list[RawDocument]:
+    """All raw documents in `path`; IngestError naming the file when it cannot be read, LimitError when it
+    is larger than `limits` allow (the file size is checked before reading, a .docx's unzipped size before
+    parsing, the text's length as it is extracted)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise IngestError(
             f"unsupported file type {suffix or '(none)'}", path=label, fix=f"use one of {', '.join(SUPPORTED)}"
         )
     try:
+        check_file_size(path, label, limits)
         raw = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"cannot read the file: {exc.strerror or exc}", path=label, fix="check the path") from exc
     if not raw.strip():
         raise IngestError("the file is empty", path=label, fix="remove it or replace it with the report's text")
-    if suffix in (".txt", ".md"):
-        return [RawDocument(decode_text(raw, label), label)]
-    if suffix in (".html", ".htm"):
-        return [RawDocument(_html_text(decode_text(raw, label), label), label)]
     if suffix == ".pdf":
-        return [RawDocument(_pdf_text(raw, label), label)]
+        return [RawDocument(_pdf_text(raw, label, limits), label)]
     if suffix == ".docx":
-        return [RawDocument(_docx_text(raw, label), label)]
-    return _csv_documents(decode_text(raw, label), label)
+        check_unzipped_size(raw, label, limits)
+        text = _docx_text(raw, label)
+        check_text_length(len(text), label, limits)
+        return [RawDocument(text, label)]
+    text = decode_text(raw, label)
+    check_text_length(len(text), label, limits)
+    if suffix in (".txt", ".md"):
+        return [RawDocument(text, label)]
+    if suffix in (".html", ".htm"):
+        return [RawDocument(_html_text(text, label), label)]
+    return _csv_documents(text, label)
 
 
 def _html_text(html: str, label: str) -> str:
@@ -59,13 +68,17 @@ def _html_text(html: str, label: str) -> str:
     return text
 
 
-def _pdf_text(raw: bytes, label: str) -> str:
+def _pdf_text(raw: bytes, label: str, limits: Limits | None = None) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(raw))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, chars = [], 0
+        for page in reader.pages:  # page by page: an oversized PDF is refused at the page that crosses the limit
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1]) + 1
+            check_text_length(chars, label, limits)
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise IngestError(f"not a readable PDF: {exc}", path=label, fix="re-export the PDF or give the text") from exc
     text = "\n".join(pages)

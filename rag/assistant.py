@@ -5,6 +5,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+from ingest.errors import LimitError
 from ingest.model import Corpus, Paragraph, Report
 
 from rag.answering.answer import extractive_answer, llm_answer_checked
@@ -72,8 +73,17 @@ class Assistant:
         return self.corpus.report(report_id).paragraph(number)
 
     # --- retrieval and answers --------------------------------------------------------------------
+    def check_question(self, question: str) -> None:
+        """Refuse a question longer than GOVQA_MAX_QUESTION_CHARS before any work (LimitError naming the setting)."""
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise LimitError(f"the question has {len(question)} characters, more than the limit of {limit} "
+                             "(GOVQA_MAX_QUESTION_CHARS)",
+                             fix="ask a shorter question (one thing at a time), or raise GOVQA_MAX_QUESTION_CHARS")
+
     def search(self, question: str, k: int | None = None, region: str | None = None, year: int | None = None) -> Retrieval:
-        """Retrieval with its plan (regions, years, groups, what the corpus lacks)."""
+        """Retrieval with its plan (regions, years, groups, what the corpus lacks); a too long question is refused."""
+        self.check_question(question)
         return self.retriever.retrieve(question, k or self.settings.top_k, region=region, year=year)
 
     def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> list[Hit]:

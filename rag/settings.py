@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         None, description="Text put before passages; None: the model's own prompts (e5: 'passage: ')."
     )
     embed_batch_size: int = Field(32, description="Passages per embedding batch.")
+    embed_flush_batches: int = Field(
+        4, ge=1, description="Embedding batches between saves of the embedding cache during a build, so a killed "
+        "ingest resumes where it stopped.")
     query_encoder: Literal["onnx", "torch"] = Field(
         "onnx",
         description=(
@@ -117,6 +120,19 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, description="Retries on 429/5xx/timeouts, with exponential backoff.")
     llm_temperature: float = Field(0.1, description="Sampling temperature for the LLM answerer.")
     llm_max_tokens: int = Field(1024, description="Most tokens the LLM may generate per answer.")
+    max_file_mb: float = Field(20.0, gt=0, description="Largest report file ingested (MB, its size on disk); a "
+                               "larger one is refused before it is read.")
+    max_unzipped_mb: float = Field(50.0, gt=0, description="Largest unzipped size of a .docx (MB, read from the zip "
+                                   "directory before parsing); a larger one is refused.")
+    max_text_chars: int = Field(1_000_000, gt=0, description="Most characters of text read from one file (a .pdf is "
+                                "refused at the page that crosses it).")
+    max_upload_files: int = Field(20, gt=0, description="Most files in one upload in the UI.")
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest total size of one upload in the UI (MB).")
+    max_upload_seconds: float = Field(900.0, gt=0, description="Longest a UI upload may spend embedding (seconds); "
+                                      "then it stops, the index is unchanged and what was embedded is kept "
+                                      "for the next try.")
+    max_question_chars: int = Field(500, gt=0, description="Longest question accepted (characters); a longer "
+                                    "one is refused before any work.")
     prompts_dir: Path = Field(
         default_factory=default_prompts_dir,
         description="Folder of the Chinese prompt templates; installed as a package, the copy shipped in it.",

@@ -6,11 +6,12 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ingest.errors import IndexError_
+from ingest.errors import IndexError_, LimitError
 from rag.embedding.embed import Embedder
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,23 @@ def cache_file(folder: Path, identity: str) -> Path:
 class EmbeddingCache:
     """sha256(passage) -> vector for one model identity, stored as one .npz (keys + float32 matrix).
 
-    Saved atomically (temp file + os.replace) after each call that embedded something. A cache
+    Saved atomically (temp file + os.replace) every `flush_every` newly embedded texts and at the end of
+    each call that embedded something, so a killed build keeps what it embedded so far and the next one
+    resumes there. A cache
     file that cannot be read, or that was written for another identity or dimension, is treated as
     empty and rebuilt (a warning is logged): it only holds derived data. Entries are never evicted.
     Counters: `hits`/`misses` over the object's life, `last_hits`/`last_misses` for the last call;
     a miss is one distinct text that had to be embedded.
     """
 
-    def __init__(self, path: Path, identity: str, dim: int):
+    def __init__(self, path: Path, identity: str, dim: int, flush_every: int = 128,
+                 deadline: float | None = None, deadline_setting: str = ""):
+        self.deadline = deadline  # time.monotonic() after which embedding stops (LimitError); what is done is kept
+        self.deadline_setting = deadline_setting  # the setting that set it, named in the error
         self.path = cache_file(path, identity)
         self.identity = identity
         self.dim = dim
+        self.flush_every = max(1, int(flush_every))
         self.hits = self.misses = self.last_hits = self.last_misses = 0
         self._keys: list[str] = []
         self._vectors = np.zeros((0, dim), np.float32)
@@ -81,15 +88,7 @@ class EmbeddingCache:
             if key not in self._row and key not in missing:
                 missing[key] = text
         if missing:
-            new = np.asarray(embedder.embed_passages(list(missing.values()), progress=progress), np.float32)
-            if new.shape != (len(missing), self.dim):
-                raise IndexError_(f"embedder returned shape {new.shape}, expected ({len(missing)}, {self.dim})",
-                                  path=str(self.path), fix="check the embedding model")
-            for key in missing:
-                self._row[key] = len(self._keys)
-                self._keys.append(key)
-            self._vectors = np.concatenate([self._vectors, new])
-            self._save()
+            self._embed_missing(missing, embedder, progress)
         self.last_misses = len(missing)
         self.last_hits = sum(1 for key in keys if key not in missing)
         self.misses += self.last_misses
@@ -97,6 +96,38 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, self.dim), np.float32)
         return self._vectors[[self._row[key] for key in keys]]
+
+    def _embed_missing(self, missing: dict[str, str], embedder: Embedder, progress: bool) -> None:
+        """Embed the missing texts in slices of `flush_every`, saving the cache after each slice."""
+        items = list(missing.items())
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(items), desc="embed", unit="text")
+        try:
+            for start in range(0, len(items), self.flush_every):
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise LimitError(
+                        f"stopped at the time limit ({self.deadline_setting or 'deadline'}): {start} of {len(items)} "
+                        "new texts were embedded and are kept in the embedding cache",
+                        path=str(self.path), fix="run it again to continue where it stopped, ingest it with `govqa "
+                        f"ingest` (no time limit), or raise {self.deadline_setting or 'the limit'}")
+                part = items[start:start + self.flush_every]
+                new = np.asarray(embedder.embed_passages([t for _, t in part], progress=False), np.float32)
+                if new.shape != (len(part), self.dim):
+                    raise IndexError_(f"embedder returned shape {new.shape}, expected ({len(part)}, {self.dim})",
+                                      path=str(self.path), fix="check the embedding model")
+                for key, _ in part:
+                    self._row[key] = len(self._keys)
+                    self._keys.append(key)
+                self._vectors = np.concatenate([self._vectors, new])
+                self._save()
+                if bar is not None:
+                    bar.update(len(part))
+        finally:
+            if bar is not None:
+                bar.close()
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

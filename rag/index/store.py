@@ -22,6 +22,9 @@ from rag.index.tokenize import tokens
 
 INDEX_FORMAT = 1
 CURRENT = "CURRENT"
+PARTIAL = ".partial"
+OWNER = "owner.json"  # in a .partial folder: the pid of the process building it
+KEEP_PREVIOUS = 1  # generations kept besides the current one, so a reader that just read CURRENT finds its folder
 
 
 def report_hash(report: Report) -> str:
@@ -91,10 +94,12 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
     index_dir.mkdir(parents=True, exist_ok=True)
     chunks = corpus_chunks(corpus)
     by_id = {r.id: r for r in corpus.reports}
+    remove_dead_partials(index_dir)
     gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
-    tmp = gen.with_name(gen.name + ".partial")
+    tmp = gen.with_name(gen.name + PARTIAL)
     tmp.mkdir()
     try:
+        (tmp / OWNER).write_text(json.dumps({"pid": os.getpid(), "started": time.time()}), encoding="utf-8")
         save_corpus(corpus, tmp / "corpus.json")
         nodes = [_node(c, by_id[c.report_id]) for c in chunks]
         with open(tmp / "nodes.jsonl", "w", encoding="utf-8") as f:
@@ -125,6 +130,7 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        (tmp / OWNER).unlink()
         os.replace(tmp, gen)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -148,9 +154,38 @@ def _write_faiss(vecs: np.ndarray, dim: int, nodes, path: Path) -> None:
 
 
 def _prune(index_dir: Path, keep: str) -> None:
-    for p in index_dir.iterdir():
-        if p.is_dir() and p.name.startswith("gen-") and p.name != keep:
+    """Remove finished generations older than `keep` and the KEEP_PREVIOUS before it; never a .partial folder."""
+    done = sorted((p for p in index_dir.iterdir() if p.is_dir() and p.name.startswith("gen-")
+                   and not p.name.endswith(PARTIAL) and p.name != keep), key=lambda p: p.stat().st_mtime)
+    for p in done[:max(0, len(done) - KEEP_PREVIOUS)]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def partial_is_dead(folder: Path, grace: float = 60.0) -> bool:
+    """True when the build writing `folder` provably ended: its owner pid is not alive (or not this process's
+    build any more: our own pid names a build of ours that failed). A folder without an owner record (an
+    older version's, or one created a moment ago) counts as dead only after `grace` seconds."""
+    from rag.index.lock import pid_alive
+
+    try:
+        owner = json.loads((folder / OWNER).read_text(encoding="utf-8"))
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        try:
+            return time.time() - folder.stat().st_mtime > grace
+        except OSError:
+            return False
+    return not pid_alive(pid)
+
+
+def remove_dead_partials(index_dir: Path) -> list[Path]:
+    """Remove the .partial folders of builds that died (killed, crashed); a live build's folder is left alone."""
+    removed = []
+    for p in Path(index_dir).glob("gen-*" + PARTIAL):
+        if p.is_dir() and partial_is_dead(p):
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -170,10 +205,32 @@ def current_generation(index_dir: Path) -> Path:
 
 
 def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the current generation (corpus, nodes, FAISS vectors, BM25)."""
+    """Load the current generation (corpus, nodes, FAISS vectors, BM25).
+
+    A writer may swap CURRENT and prune the old generation while it is read: when the generation read
+    vanishes (or is incomplete) and CURRENT has moved on meanwhile, the load is tried once more on the new one.
+    """
+    try:
+        return _load_generation(current_generation(index_dir))
+    except IndexError_ as first:
+        pointer = Path(index_dir) / CURRENT
+        try:
+            moved = first.path is not None and pointer.read_text(encoding="utf-8").strip() != Path(first.path).name
+        except OSError:
+            moved = False
+        if not moved:
+            raise
+    try:
+        return _load_generation(current_generation(index_dir))
+    except IndexError_ as second:
+        raise IndexError_(f"{second.message}; the index changed twice while it was being loaded",
+                          fix="another process is rebuilding it: try again when it has finished "
+                              "(or rebuild: govqa index)", path=second.path) from second
+
+
+def _load_generation(gen: Path) -> LoadedIndex:
     from ingest.model import Chunk as _Chunk
 
-    gen = current_generation(index_dir)
     try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != INDEX_FORMAT:
@@ -193,10 +250,13 @@ def load_index(index_dir: Path) -> LoadedIndex:
             import faiss  # the file FaissVectorStore.persist wrote; read directly: importing llama-index costs seconds
 
             vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        sentences = load_sentences(gen)
+        if not gen.is_dir():  # pruned while it was read: what was read may be incomplete
+            raise FileNotFoundError(f"{gen} was removed while it was read")
     except IndexError_:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as e:  # faiss raises RuntimeError on a bad file
         raise IndexError_(f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)) from e
     if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.ntotal != len(chunks)):
         raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
-    return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens), load_sentences(gen))
+    return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens), sentences)
