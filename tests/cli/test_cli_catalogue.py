@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "data" / "reports"
 EXTRA = ROOT.parent / "shared" / "corpus-extra"
 LONG_NAME_CSV = "2026_宁夏回族自治区_政府工作报告.csv"  # the longest region name of corpus-extra

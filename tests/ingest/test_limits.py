@@ -12,7 +12,7 @@ from ingest.errors import LimitError
 from rag import Assistant, Settings
 from rag.index.build import update
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "data" / "reports"
 GOOD = REPORTS / "003_0b171038f676049e.txt"  # 廊坊-2023
 

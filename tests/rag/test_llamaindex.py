@@ -11,7 +11,7 @@ import pytest
 
 from rag import citation_mark
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GDP = "济南2024年GDP增长目标是多少?"
 META = {"report_id", "region", "short", "year", "paragraph", "section", "mark"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ui
-from rag import Assistant
+from rag import Assistant, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,7 +176,7 @@ def test_report_reader_escapes(assistant):
     assert "<b>nope" not in ui.render_report(assistant, "<b>nope</b>")
 
 
-@slow
+
 def test_llm_turn_survives_a_malformed_reply_and_shows_checked_text_only(assistant, openai_server):
     """A reply that is not a chat completion falls back to the extractive answer in the same turn; a streamed
     sentence the check drops never appears in the transcript, not even while streaming."""
@@ -203,7 +203,7 @@ def test_llm_turn_survives_a_malformed_reply_and_shows_checked_text_only(assista
     assert "出错" not in html and "未通过核验，已删除 1 句" in html
 
 
-@slow
+
 def test_an_unexpected_error_costs_the_answer_not_the_turns(assistant, monkeypatch):
     live = ui.Live(assistant)
     _, turns = final(live, "保定2022年生产总值是多少")

@@ -18,7 +18,7 @@ from rag.index.build import update
 from rag.index.lock import writer_lock
 from rag.index.store import CURRENT, OWNER, load_index, remove_dead_partials
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REPORTS = ROOT / "data" / "reports"
 
 REPORT = """{year}年{city}政府工作报告
