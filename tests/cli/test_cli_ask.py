@@ -24,6 +24,11 @@ def run(sample_env):
     return invoke
 
 
+def expected_mark(assistant) -> str:
+    [number] = [p.number for p in assistant.report("济南-2024").paragraphs if "地区生产总值增长5.5%以上" in p.text]
+    return f"【济南·2024·第{number}段】"
+
+
 def test_ask_prints_answer_and_cited_paragraphs(run, assistant):
     """The CLI prints the API's answer, then every cited paragraph whole under its mark (which answer it is
     is judged with e5 in tests/rag/answering/test_answer.py)."""
