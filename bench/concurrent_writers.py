@@ -4,6 +4,7 @@ calls made while another process swaps generations (failures, generations seen).
 
     python bench/concurrent_writers.py [--trials 10] [--loads 200] [--model bm25]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,27 +57,41 @@ def writers(trials: int, model: str, work: Path) -> None:
         update(Settings(data_dir=data, embed_model=model), [ROOT / "data" / "reports"])
         files = [_report(work / f"in{t}a", "廊坊市", 2024), _report(work / f"in{t}b", "唐山市", 2024)]
         t0 = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "cli.py", "ingest", str(f)], cwd=ROOT,
-                                  env={**env, "GOVQA_DATA_DIR": str(data)}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True) for f in files]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "cli.py", "ingest", str(f)],
+                cwd=ROOT,
+                env={**env, "GOVQA_DATA_DIR": str(data)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for f in files
+        ]
         outs = [p.communicate()[0] for p in procs]
         times.append(time.perf_counter() - t0)
         crashes += sum(p.returncode != 0 for p in procs)
         waited += sum("等待" in o for o in outs)
         ids = {r.id for r in load_index(data / "index").corpus.reports}
         lost += len({"廊坊-2024", "唐山-2024"} - ids) + (len(ids) != 13)
-        print(f"trial {t + 1}: exit codes {[p.returncode for p in procs]}, reports {len(ids)}, "
-              f"waited {sum('等待' in o for o in outs)}, {times[-1]:.1f}s", flush=True)
-    print(f"\ntwo concurrent ingests x {trials}: reports lost {lost}, crashes {crashes}, "
-          f"a process waited in {waited} of {trials} trials, median {sorted(times)[len(times) // 2]:.1f}s a trial")
+        print(
+            f"trial {t + 1}: exit codes {[p.returncode for p in procs]}, reports {len(ids)}, "
+            f"waited {sum('等待' in o for o in outs)}, {times[-1]:.1f}s",
+            flush=True,
+        )
+    print(
+        f"\ntwo concurrent ingests x {trials}: reports lost {lost}, crashes {crashes}, "
+        f"a process waited in {waited} of {trials} trials, median {sorted(times)[len(times) // 2]:.1f}s a trial"
+    )
 
 
 def readers(loads: int, model: str, work: Path) -> None:
     data = work / "r"
     update(Settings(data_dir=data, embed_model=model), [ROOT / "data" / "reports"])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVQA_EMBED_MODEL": model, "GOVQA_DATA_DIR": str(data)}
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, "1000"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, "1000"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     failures, seen, done = [], set(), 0
     try:
         time.sleep(3)
@@ -89,8 +104,10 @@ def readers(loads: int, model: str, work: Path) -> None:
     finally:
         writer.kill()
         writer.wait()
-    print(f"{loads} load_index calls while another process rebuilt the index: {len(failures)} failures, "
-          f"{len(seen)} generations seen")
+    print(
+        f"{loads} load_index calls while another process rebuilt the index: {len(failures)} failures, "
+        f"{len(seen)} generations seen"
+    )
     for f in failures[:5]:
         print("  ", f)
 

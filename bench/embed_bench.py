@@ -1,4 +1,5 @@
 """Print embedding throughput (passages/second) of the offline models on paragraphs of the sample reports."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ def sample_passages(n: int, reports_dir: Path) -> list[str]:
 
 def bench(model: str, passages: list[str], batch_size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), embed_model=model, embed_batch_size=batch_size,
-                            query_prefix=None, passage_prefix=None)
+        settings = Settings(
+            data_dir=Path(tmp), embed_model=model, embed_batch_size=batch_size, query_prefix=None, passage_prefix=None
+        )
         start = time.perf_counter()
         embedder = load_embedder(settings)
         loaded = time.perf_counter() - start
@@ -36,8 +38,10 @@ def bench(model: str, passages: list[str], batch_size: int) -> None:
         for text in passages[:20]:
             embedder.embed_query(text[:30])
         query_ms = (time.perf_counter() - start) / 20 * 1000
-    print(f"{model:>8}: load {loaded:5.1f} s | {len(passages) / seconds:6.1f} passages/s "
-          f"| query {query_ms:5.1f} ms | dim {embedder.dim} | {embedder.identity}")
+    print(
+        f"{model:>8}: load {loaded:5.1f} s | {len(passages) / seconds:6.1f} passages/s "
+        f"| query {query_ms:5.1f} ms | dim {embedder.dim} | {embedder.identity}"
+    )
 
 
 def bench_engine(passages: list[str]) -> None:

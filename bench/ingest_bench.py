@@ -1,4 +1,5 @@
 """Print ingest throughput (characters/second) on the sample corpus, and on corpus-extra if present."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ def bench(name: str, folder: Path, repeats: int) -> None:
     chunk_time = time.perf_counter() - t0
     kept = sum(r.chars for r in corpus.reports)
     best = min(times) if times else cold
-    print(f"{name}: {len(corpus.reports)} reports, {sum(len(r.paragraphs) for r in corpus.reports)} paragraphs, "
-          f"{len(chunks)} chunks, {len(corpus.problems)} problems")
+    print(
+        f"{name}: {len(corpus.reports)} reports, {sum(len(r.paragraphs) for r in corpus.reports)} paragraphs, "
+        f"{len(chunks)} chunks, {len(corpus.problems)} problems"
+    )
     print(f"  raw {raw_chars:,} chars -> kept {kept:,} chars")
     print(f"  first run (incl. gazetteer load): {cold:.3f} s")
     if times:

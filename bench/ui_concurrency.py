@@ -4,6 +4,7 @@ Usage: python bench/ui_concurrency.py [--url http://127.0.0.1:7860/] [--sessions
 Without --url it starts the app on the default index (GOVQA_DATA_DIR) on a free loopback port.
 Each session's answers are checked against its own questions (a mixed-up answer counts as an error).
 """
+
 from __future__ import annotations
 
 import argparse

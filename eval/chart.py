@@ -1,4 +1,5 @@
 """PNG charts of eval runs (Agg canvas, no pyplot state): one run's metrics, or two runs side by side."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Comparing two eval runs: metric deltas A -> B, questions fixed/broken, a Markdown + PNG report, and the gate."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -81,7 +82,9 @@ def parse_threshold_args(args: list[str] | None) -> dict[str, float]:
         except ValueError:
             number = -1.0
         if not sep or not metric.strip() or number < 0:
-            raise ConfigError(f"bad threshold {arg!r}", fix="write --threshold METRIC=NUMBER, e.g. --threshold key_accuracy=0.05")
+            raise ConfigError(
+                f"bad threshold {arg!r}", fix="write --threshold METRIC=NUMBER, e.g. --threshold key_accuracy=0.05"
+            )
         out[metric.strip()] = number
     return out
 
@@ -90,8 +93,9 @@ def _thresholds(overrides: dict[str, float] | None) -> dict[str, float]:
     merged = {**default_thresholds(), **(overrides or {})}
     unknown = sorted(set(merged) - set(known_metrics()))
     if unknown:
-        raise ConfigError(f"no metric named {', '.join(unknown)} to gate on",
-                          fix=f"use one of {', '.join(known_metrics())}")
+        raise ConfigError(
+            f"no metric named {', '.join(unknown)} to gate on", fix=f"use one of {', '.join(known_metrics())}"
+        )
     return merged
 
 
@@ -108,9 +112,13 @@ def _flip(a, b) -> str | None:
 
 def _warnings(a: dict, b: dict) -> list[str]:
     out = []
-    if a.get("items", {}).get("sha256") != b.get("items", {}).get("sha256") or len(a["questions"]) != len(b["questions"]):
-        out.append(f"the runs used different question sets ({len(a['questions'])} vs {len(b['questions'])} questions, "
-                   "or another questions file): deltas mix question changes with model changes")
+    if a.get("items", {}).get("sha256") != b.get("items", {}).get("sha256") or len(a["questions"]) != len(
+        b["questions"]
+    ):
+        out.append(
+            f"the runs used different question sets ({len(a['questions'])} vs {len(b['questions'])} questions, "
+            "or another questions file): deltas mix question changes with model changes"
+        )
     if a.get("corpus", {}).get("corpus_sha256") != b.get("corpus", {}).get("corpus_sha256"):
         out.append("the runs searched different corpora (corpus_sha256 differs)")
     if a.get("config_sha256") and a.get("config_sha256") == b.get("config_sha256"):
@@ -120,14 +128,18 @@ def _warnings(a: dict, b: dict) -> list[str]:
     return out
 
 
-def compare(run_a: str | Path | dict, run_b: str | Path | dict, thresholds: dict[str, float] | None = None) -> Comparison:
+def compare(
+    run_a: str | Path | dict, run_b: str | Path | dict, thresholds: dict[str, float] | None = None
+) -> Comparison:
     """Compare run A (before) with run B (after). `thresholds` (metric -> allowed absolute worsening) override the
     defaults: 0.02 for every quality metric, latency not gated unless given."""
     path_b = Path(run_b) if not isinstance(run_b, dict) else None
     a = run_a if isinstance(run_a, dict) else load_run(run_a)
     b = run_b if isinstance(run_b, dict) else load_run(run_b)
     gates = _thresholds(thresholds)
-    deltas = [Delta(m, _number(a["summary"].get(m)), _number(b["summary"].get(m)), gates.get(m)) for m in known_metrics()]
+    deltas = [
+        Delta(m, _number(a["summary"].get(m)), _number(b["summary"].get(m)), gates.get(m)) for m in known_metrics()
+    ]
 
     by_id_a = {q["id"]: q for q in a["questions"]}
     fixed: dict[str, list[Change]] = {label: [] for label in KEY_QUESTION_METRICS.values()}
@@ -146,6 +158,7 @@ def compare(run_a: str | Path | dict, run_b: str | Path | dict, thresholds: dict
 
 
 # --- the report ---------------------------------------------------------------------------------------------
+
 
 def _fmt(value, digits: int = 3) -> str:
     if value is None:
@@ -166,8 +179,10 @@ def _run_line(label: str, run: dict) -> str:
     embed = models.get("embedder", {})
     llm = models.get("llm") or {}
     answerer = models.get("answerer", "?") + (f" ({llm.get('model')} @ {llm.get('base_url')})" if llm else "")
-    return (f"| {label} | `{run.get('run')}` | {run.get('name')} | {embed.get('embed_model')} `{embed.get('identity')}` | "
-            f"{answerer} | {len(run['questions'])} | `{str(run.get('config_sha256'))[:12]}` |")
+    return (
+        f"| {label} | `{run.get('run')}` | {run.get('name')} | {embed.get('embed_model')} `{embed.get('identity')}` | "
+        f"{answerer} | {len(run['questions'])} | `{str(run.get('config_sha256'))[:12]}` |"
+    )
 
 
 def _short(text: str, n: int = 80) -> str:
@@ -178,11 +193,22 @@ def _short(text: str, n: int = 80) -> str:
 def report_markdown(c: Comparison, chart_name: str | None = None) -> str:
     """The comparison as Markdown: runs, metric table with gate status, fixed/broken questions, warnings."""
     lines = [f"# Eval comparison: {c.run_a.get('run')} → {c.run_b.get('run')}", ""]
-    lines.append(f"**Gate: {'PASS' if c.passed else 'FAIL'}**"
-                 + ("" if c.passed else " — " + ", ".join(f"{d.metric} {_signed(d.delta)} (allowed {d.threshold:g})"
-                                                          for d in c.regressions)))
-    lines += ["", "| | run | config | embedder | answerer | questions | config hash |", "|---|---|---|---|---|---|---|",
-              _run_line("A", c.run_a), _run_line("B", c.run_b), ""]
+    lines.append(
+        f"**Gate: {'PASS' if c.passed else 'FAIL'}**"
+        + (
+            ""
+            if c.passed
+            else " — " + ", ".join(f"{d.metric} {_signed(d.delta)} (allowed {d.threshold:g})" for d in c.regressions)
+        )
+    )
+    lines += [
+        "",
+        "| | run | config | embedder | answerer | questions | config hash |",
+        "|---|---|---|---|---|---|---|",
+        _run_line("A", c.run_a),
+        _run_line("B", c.run_b),
+        "",
+    ]
     for w in c.warnings:
         lines.append(f"> warning: {w}")
     if c.warnings:
@@ -190,8 +216,10 @@ def report_markdown(c: Comparison, chart_name: str | None = None) -> str:
     lines += ["| metric | A | B | Δ (B−A) | allowed worsening | status |", "|---|---|---|---|---|---|"]
     for d in c.deltas:
         status = "REGRESSION" if d.regressed else ("not gated" if d.threshold is None else "ok")
-        lines.append(f"| {d.metric} | {_fmt(d.a)} | {_fmt(d.b)} | {_signed(d.delta)} | "
-                     f"{'–' if d.threshold is None else f'{d.threshold:g}'} | {status} |")
+        lines.append(
+            f"| {d.metric} | {_fmt(d.a)} | {_fmt(d.b)} | {_signed(d.delta)} | "
+            f"{'–' if d.threshold is None else f'{d.threshold:g}'} | {status} |"
+        )
     if chart_name:
         lines += ["", f"![metrics A vs B]({chart_name})"]
     for title, groups in (("Broken (right in A, wrong in B)", c.broken), ("Fixed (wrong in A, right in B)", c.fixed)):
@@ -201,9 +229,16 @@ def report_markdown(c: Comparison, chart_name: str | None = None) -> str:
         for label, changes in groups.items():
             if not changes:
                 continue
-            lines += [f"### {label}: {len(changes)}", "", "| id | type | question | A | B | answer in B |", "|---|---|---|---|---|---|"]
-            lines += [f"| {ch.id} | {ch.type} | {_short(ch.question, 40)} | {_fmt(ch.a, 2)} | {_fmt(ch.b, 2)} | {_short(ch.answer_b)} |"
-                      for ch in changes]
+            lines += [
+                f"### {label}: {len(changes)}",
+                "",
+                "| id | type | question | A | B | answer in B |",
+                "|---|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {ch.id} | {ch.type} | {_short(ch.question, 40)} | {_fmt(ch.a, 2)} | {_fmt(ch.b, 2)} | {_short(ch.answer_b)} |"
+                for ch in changes
+            ]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -212,14 +247,19 @@ def write_report(c: Comparison, out_dir: str | Path | None = None) -> tuple[Path
     """Write compare-<A>-vs-<B>.md and .png into out_dir (default: beside run B). Returns (markdown, png)."""
     if out_dir is None:
         if c.path_b is None:
-            raise ConfigError("run B was given as data, so there is no folder to write the report beside",
-                              fix="pass out_dir (--out DIR)")
+            raise ConfigError(
+                "run B was given as data, so there is no folder to write the report beside",
+                fix="pass out_dir (--out DIR)",
+            )
         out_dir = c.path_b.parent
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"compare-{c.run_a.get('run')}-vs-{c.run_b.get('run')}"
-    png = plot_runs([(f"A {c.run_a.get('run')}", c.run_a["summary"]), (f"B {c.run_b.get('run')}", c.run_b["summary"])],
-                    out_dir / f"{stem}.png", title=f"A {c.run_a.get('run')}  vs  B {c.run_b.get('run')}")
+    png = plot_runs(
+        [(f"A {c.run_a.get('run')}", c.run_a["summary"]), (f"B {c.run_b.get('run')}", c.run_b["summary"])],
+        out_dir / f"{stem}.png",
+        title=f"A {c.run_a.get('run')}  vs  B {c.run_b.get('run')}",
+    )
     md = out_dir / f"{stem}.md"
     md.write_text(report_markdown(c, png.name), encoding="utf-8")
     return md, png

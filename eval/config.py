@@ -1,4 +1,5 @@
 """Eval configs: a TOML file of Settings overrides plus a `name` (and optional gate [thresholds])."""
+
 from __future__ import annotations
 
 import tomllib
@@ -47,13 +48,19 @@ def safe_name(text: str) -> str:
 def parse_thresholds(table, where: str) -> dict[str, float]:
     """A {metric: allowed drop} table; ConfigError on a non-number."""
     if not isinstance(table, dict):
-        raise ConfigError("[thresholds] must be a table of metric = number", path=where,
-                          fix='write e.g.\n[thresholds]\nkey_accuracy = 0.02')
+        raise ConfigError(
+            "[thresholds] must be a table of metric = number",
+            path=where,
+            fix="write e.g.\n[thresholds]\nkey_accuracy = 0.02",
+        )
     out = {}
     for metric, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"threshold {metric!r} must be a number >= 0, got {value!r}", path=where,
-                              fix=f"write e.g. {metric} = 0.02")
+            raise ConfigError(
+                f"threshold {metric!r} must be a number >= 0, got {value!r}",
+                path=where,
+                fix=f"write e.g. {metric} = 0.02",
+            )
         out[metric] = float(value)
     return out
 
@@ -67,18 +74,27 @@ def load_config(path: str | Path) -> EvalConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         names = sorted(p.name for p in CONFIGS_DIR.glob("*.toml"))
-        raise ConfigError("no such eval config file", path=str(path),
-                          fix=f"pass an existing TOML file, e.g. one of eval/configs/: {', '.join(names)}") from None
+        raise ConfigError(
+            "no such eval config file",
+            path=str(path),
+            fix=f"pass an existing TOML file, e.g. one of eval/configs/: {', '.join(names)}",
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"not a valid TOML file ({e})", path=str(path), fix="fix the TOML syntax") from None
     secrets = [k for k in data if k in SECRET_FIELDS]
     if secrets:
-        raise ConfigError(f"{', '.join(secrets)} must not be written in a config file", path=str(path),
-                          fix="remove it and set GOVQA_LLM_API_KEY in the environment instead")
+        raise ConfigError(
+            f"{', '.join(secrets)} must not be written in a config file",
+            path=str(path),
+            fix="remove it and set GOVQA_LLM_API_KEY in the environment instead",
+        )
     unknown = sorted(k for k in data if k not in Settings.model_fields and k not in RESERVED)
     if unknown:
-        raise ConfigError(f"unknown setting {', '.join(repr(k) for k in unknown)}", path=str(path),
-                          fix=f"use Settings field names: {', '.join(sorted(Settings.model_fields))}")
+        raise ConfigError(
+            f"unknown setting {', '.join(repr(k) for k in unknown)}",
+            path=str(path),
+            fix=f"use Settings field names: {', '.join(sorted(Settings.model_fields))}",
+        )
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"name must be a non-empty string, got {name!r}", path=str(path), fix='write name = "e5"')

@@ -1,4 +1,5 @@
 """The eval set format: load and validate question items, and check their evidence quotes against a corpus."""
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,12 @@ def _string(obj: dict, name: str, where: str) -> str:
 
 def _evidence(value, where: str) -> list[Evidence]:
     if not isinstance(value, list):
-        raise _fail(where, "evidence", f"must be a list, got {type(value).__name__}",
-                    'write "evidence": [{"region": "保定市", "year": 2023, "quote": "..."}] (or [] for refusals)')
+        raise _fail(
+            where,
+            "evidence",
+            f"must be a list, got {type(value).__name__}",
+            'write "evidence": [{"region": "保定市", "year": 2023, "quote": "..."}] (or [] for refusals)',
+        )
     out = []
     for i, ev in enumerate(value):
         name = f"evidence[{i}]"
@@ -80,19 +85,31 @@ def _evidence(value, where: str) -> list[Evidence]:
         missing = [f for f in EVIDENCE_FIELDS if f not in ev]
         unknown = sorted(set(ev) - set(EVIDENCE_FIELDS))
         if missing or unknown:
-            raise _fail(where, name, f"missing {missing} / unknown {unknown}",
-                        f"an evidence object has exactly the fields {list(EVIDENCE_FIELDS)}")
+            raise _fail(
+                where,
+                name,
+                f"missing {missing} / unknown {unknown}",
+                f"an evidence object has exactly the fields {list(EVIDENCE_FIELDS)}",
+            )
         region, year, quote = ev["region"], ev["year"], ev["quote"]
         if not isinstance(region, str) or not region.strip():
             raise _fail(where, f"{name}.region", f"must be a region name, got {region!r}", 'e.g. "保定市" or "保定"')
         if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-            raise _fail(where, f"{name}.year", f"must be an integer report year, got {year!r}",
-                        f"write the year of the REPORT as a number between {MIN_YEAR} and {MAX_YEAR}, e.g. 2024")
+            raise _fail(
+                where,
+                f"{name}.year",
+                f"must be an integer report year, got {year!r}",
+                f"write the year of the REPORT as a number between {MIN_YEAR} and {MAX_YEAR}, e.g. 2024",
+            )
         if not isinstance(quote, str) or not squash(quote):
             raise _fail(where, f"{name}.quote", "must be a non-empty string", "copy a span of the report text")
         if len(squash(quote)) > MAX_QUOTE:
-            raise _fail(where, f"{name}.quote", f"is {len(squash(quote))} characters long",
-                        f"quote a short span (at most {MAX_QUOTE} characters) that holds the answer")
+            raise _fail(
+                where,
+                f"{name}.quote",
+                f"is {len(squash(quote))} characters long",
+                f"quote a short span (at most {MAX_QUOTE} characters) that holds the answer",
+            )
         out.append(Evidence(region.strip(), year, quote.strip()))
     return out
 
@@ -106,8 +123,12 @@ def parse_item(obj, where: str) -> EvalItem:
         raise _fail(where, missing[0], "is missing", f"every item needs the fields {list(REQUIRED)}")
     unknown = sorted(k for k in obj if k not in REQUIRED + OPTIONAL and not k.startswith("_"))
     if unknown:
-        raise _fail(where, unknown[0], "is not a known field",
-                    f"use only {list(REQUIRED + OPTIONAL)}; put free notes in fields starting with '_'")
+        raise _fail(
+            where,
+            unknown[0],
+            "is not a known field",
+            f"use only {list(REQUIRED + OPTIONAL)}; put free notes in fields starting with '_'",
+        )
     item_id, question, kind = _string(obj, "id", where), _string(obj, "question", where), _string(obj, "type", where)
     if kind not in TYPES:
         raise _fail(where, "type", f"unknown type {kind!r}", f"use one of {', '.join(TYPES)}")
@@ -122,13 +143,21 @@ def parse_item(obj, where: str) -> EvalItem:
         raise _fail(where, "keys", f"must be a list of non-empty strings, got {keys!r}", 'e.g. "keys": ["3880.3亿元"]')
     evidence = _evidence(obj["evidence"], where)
     if refuse and kind not in REFUSAL_TYPES:
-        raise _fail(where, "refuse", f"is true for a {kind!r} item",
-                    f"only {' / '.join(REFUSAL_TYPES)} items may expect a refusal; change the type or set refuse false")
+        raise _fail(
+            where,
+            "refuse",
+            f"is true for a {kind!r} item",
+            f"only {' / '.join(REFUSAL_TYPES)} items may expect a refusal; change the type or set refuse false",
+        )
     if refuse and keys:
         raise _fail(where, "keys", "must be [] when refuse is true", "a refusal has no keys; drop them")
     if not refuse and not keys:
-        raise _fail(where, "keys", "is empty for an answerable item",
-                    "list the strings a correct answer must contain, e.g. the figure with its unit")
+        raise _fail(
+            where,
+            "keys",
+            "is empty for an answerable item",
+            "list the strings a correct answer must contain, e.g. the figure with its unit",
+        )
     if not refuse and not evidence:
         raise _fail(where, "evidence", "is empty for an answerable item", "quote where the report states the answer")
     if kind == "unanswerable" and not refuse:
@@ -155,11 +184,16 @@ def load_items(path: str | Path) -> list[EvalItem]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise EvalSetError(f"not valid JSON ({e.msg} at column {e.colno})",
-                               fix="write each item as one JSON object on one line", path=where) from None
+            raise EvalSetError(
+                f"not valid JSON ({e.msg} at column {e.colno})",
+                fix="write each item as one JSON object on one line",
+                path=where,
+            ) from None
         item = parse_item(obj, where)
         if item.id in seen:
-            raise _fail(where, "id", f"duplicate id {item.id!r} (first at {seen[item.id]})", "give every item its own id")
+            raise _fail(
+                where, "id", f"duplicate id {item.id!r} (first at {seen[item.id]})", "give every item its own id"
+            )
         seen[item.id] = where
         items.append(item)
     if not items:
@@ -202,8 +236,10 @@ def check_evidence(items: list[EvalItem], corpus: Corpus) -> list[str]:
             reports = find_reports(corpus, ev.region, ev.year)
             if not reports:
                 held = sorted({f"{r.region}/{r.year}" for r in corpus.reports if ev.region in (r.region, r.short)})
-                problems.append(f"{where}: no report of {ev.region} for {ev.year} in the corpus"
-                                + (f" (it holds {', '.join(held)})" if held else ""))
+                problems.append(
+                    f"{where}: no report of {ev.region} for {ev.year} in the corpus"
+                    + (f" (it holds {', '.join(held)})" if held else "")
+                )
             elif not quote_paragraphs(corpus, ev):
                 problems.append(f"{where}: quote not found in {', '.join(r.id for r in reports)}: {ev.quote!r}")
     return problems

@@ -1,4 +1,5 @@
 """The failed questions of a run, grouped by cause, as Markdown for whoever fixes retrieval or the answerer."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,23 +70,35 @@ def failures_markdown(run: dict, corpus: Corpus) -> str:
     """One section per cause: id, type, question, keys, gold vs retrieved paragraphs, the answer given."""
     groups = group_failures(run, corpus)
     total = sum(len(v) for v in groups.values())
-    lines = [f"# Eval failures of run `{run.get('run')}`", "",
-             f"{total} of {len(run['questions'])} questions fail; each is listed once, under its first cause in this "
-             "order: " + " > ".join(groups) + ".", "",
-             "| cause | questions |", "|---|---|"]
+    lines = [
+        f"# Eval failures of run `{run.get('run')}`",
+        "",
+        f"{total} of {len(run['questions'])} questions fail; each is listed once, under its first cause in this "
+        "order: " + " > ".join(groups) + ".",
+        "",
+        "| cause | questions |",
+        "|---|---|",
+    ]
     lines += [f"| {CAUSES[c]} | {len(qs)} |" for c, qs in groups.items()]
     for c, qs in groups.items():
         if not qs:
             continue
-        lines += ["", f"## {CAUSES[c]}: {len(qs)}", "",
-                  "| id | type | question | keys | gold | top-5 retrieved | cited | answer |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {CAUSES[c]}: {len(qs)}",
+            "",
+            "| id | type | question | keys | gold | top-5 retrieved | cited | answer |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for q in qs:
             keys = ", ".join(q.get("keys", []))
             if c == "key_absent":
                 keys += " (absent: " + ", ".join(missing_keys(q, corpus)) + ")"
-            lines.append(f"| {q['id']} | {q['type']} | {_cell(q['question'], 60)} | {_cell(keys, 60)} | "
-                         f"{', '.join(q.get('gold', []))} | {', '.join(q.get('retrieved', [])[:5])} | "
-                         f"{' '.join(q.get('citations', []))} | {_cell(q['answer'])} |")
+            lines.append(
+                f"| {q['id']} | {q['type']} | {_cell(q['question'], 60)} | {_cell(keys, 60)} | "
+                f"{', '.join(q.get('gold', []))} | {', '.join(q.get('retrieved', [])[:5])} | "
+                f"{' '.join(q.get('citations', []))} | {_cell(q['answer'])} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -11,11 +11,12 @@ Cross-validation holds out one report at a time: the figure model, the sentence 
 all fit without the questions about that report, which are then answered and scored. Questions with
 no evidence report (unanswerable) are spread over the folds in a fixed order.
 """
+
 from __future__ import annotations
 
 import itertools
-import re
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering.answer import finish
-from rag.answering.evidence import (FEATURES, GROUP_FEATURES, QuestionView, ReportSentences, ReportTimes, candidates,
-                                   group_features, group_names)
+from rag.answering.evidence import (
+    FEATURES,
+    GROUP_FEATURES,
+    QuestionView,
+    ReportSentences,
+    ReportTimes,
+    candidates,
+    group_features,
+    group_names,
+)
 from rag.answering.extractive import compose
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 
@@ -77,8 +86,12 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
         cands = candidates(view, retrieval.groups, assistant.index.sentences, retrieval.qvec, times)
         evidence_reports = {r.id for ev in item.evidence for r in find_reports(corpus, ev.region, ev.year)}
         keys = [normalize(k) for k in item.keys]
-        y = np.array([1 if c.hit.report_id in evidence_reports and any(k in normalize(c.text) for k in keys) else 0
-                      for c in cands])
+        y = np.array(
+            [
+                1 if c.hit.report_id in evidence_reports and any(k in normalize(c.text) for k in keys) else 0
+                for c in cands
+            ]
+        )
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         fold = sorted(evidence_reports)[0] if evidence_reports else reports[n % len(reports)]
         standouts = [report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
@@ -115,8 +128,13 @@ def fit_associations(samples: list[Sample]) -> dict[str, dict[str, float]]:
     asked: dict[str, int] = {}
     for s in samples:
         keys = [normalize(k) for k in s.item.keys]
-        positives = [cl.lower() for c, y in zip(s.cands, s.y) if y for cl in _CLAUSE.split(c.text)
-                     if any(k in normalize(cl) for k in keys)]
+        positives = [
+            cl.lower()
+            for c, y in zip(s.cands, s.y)
+            if y
+            for cl in _CLAUSE.split(c.text)
+            if any(k in normalize(cl) for k in keys)
+        ]
         if not positives:
             continue
         words = {t for text in positives for t in tokens(text)}
@@ -201,14 +219,17 @@ def _objective(results) -> float:
     and refuse few answerable questions (those failing the targets rank below all that meet them)."""
     s = summarize(results)
     right = (s["key_accuracy"] or 0) + (s["refusal_recall"] or 0)  # balanced: both kinds of question count alike
-    meets = (s["citation_precision"] or 0) >= MIN_CITATION_PRECISION and (s["false_refusal_rate"] or 0) <= MAX_FALSE_REFUSALS
+    meets = (s["citation_precision"] or 0) >= MIN_CITATION_PRECISION and (
+        s["false_refusal_rate"] or 0
+    ) <= MAX_FALSE_REFUSALS
     return right + (1.0 if meets else 0.5 * (s["citation_precision"] or 0))
 
 
 def choose_policy(samples: list[Sample], probs: list[Scored]) -> Policy:
     best, best_score, memo = None, -1.0, {}
-    for refuse, ratio, most, spread, skip in itertools.product(REFUSE_GRID, RATIO_GRID, MAX_GRID, SPREAD_GRID,
-                                                               CONFLICT_GRID):
+    for refuse, ratio, most, spread, skip in itertools.product(
+        REFUSE_GRID, RATIO_GRID, MAX_GRID, SPREAD_GRID, CONFLICT_GRID
+    ):
         policy = Policy(refuse, refuse, ratio, most, spread, skip)
         results = [scored(s, p, policy, memo) for s, p in zip(samples, probs)]
         score = _objective(results)
@@ -219,21 +240,37 @@ def choose_policy(samples: list[Sample], probs: list[Scored]) -> Policy:
 
 def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> Policy:
     """The framing threshold: below it, fewer than 80% of the training questions' best sentences hold a key."""
-    tops = sorted((float(sc.probs.max()), bool(s.y[int(sc.probs.argmax())]))
-                  for s, sc in zip(samples, probs) if len(sc.probs) and s.item.keys)
+    tops = sorted(
+        (float(sc.probs.max()), bool(s.y[int(sc.probs.argmax())]))
+        for s, sc in zip(samples, probs)
+        if len(sc.probs) and s.item.keys
+    )
     frame = 0.0
     for i, (t, _) in enumerate(tops):
         if np.mean([ok for _, ok in tops[i:]]) >= 0.8:
             frame = t
             break
-    return Policy(policy.refuse_below, round(frame, 4), policy.keep_ratio, policy.max_sentences,
-                  policy.other_paragraphs, policy.skip_conflicts)
+    return Policy(
+        policy.refuse_below,
+        round(frame, 4),
+        policy.keep_ratio,
+        policy.max_sentences,
+        policy.other_paragraphs,
+        policy.skip_conflicts,
+    )
 
 
 def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    return np.stack([group_features(sample.cands, x, probs, g, sample.item.question, hits, sample.standouts[g])
-                     for g, (_, hits) in enumerate(sample.retrieval.groups)]) if sample.retrieval.groups else \
-        np.zeros((0, len(GROUP_FEATURES)), np.float32)
+    return (
+        np.stack(
+            [
+                group_features(sample.cands, x, probs, g, sample.item.question, hits, sample.standouts[g])
+                for g, (_, hits) in enumerate(sample.retrieval.groups)
+            ]
+        )
+        if sample.retrieval.groups
+        else np.zeros((0, len(GROUP_FEATURES)), np.float32)
+    )
 
 
 def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> LinearModel:
@@ -249,7 +286,9 @@ def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearMod
     return LinearModel(list(GROUP_FEATURES), mean, scale, lr.coef_[0], float(lr.intercept_[0]), GROUP_FEATURES)
 
 
-def score_samples(samples: list[Sample], xs: list[np.ndarray], model: LinearModel, answerable: LinearModel) -> list[Scored]:
+def score_samples(
+    samples: list[Sample], xs: list[np.ndarray], model: LinearModel, answerable: LinearModel
+) -> list[Scored]:
     out = []
     for s, x in zip(samples, xs):
         p = model.predict(x)
@@ -293,37 +332,65 @@ def _cv_score(cv: dict | None) -> float:
     return cv["key_accuracy"] + cv["citation_precision"] + cv["refusal_recall"] - cv["false_refusal_rate"]
 
 
-def fit(assistant, items: list[EvalItem], items_sha: str, out: Path | None = None, cv: bool = True,
-        progress=print) -> dict:
+def fit(
+    assistant, items: list[EvalItem], items_sha: str, out: Path | None = None, cv: bool = True, progress=print
+) -> dict:
     """Fit everything on `items`, cross-validate, and write the model file (default rag/models/answerability.json)."""
     t0 = time.perf_counter()
     samples = collect(assistant, items)
-    progress(f"collected {sum(len(s.cands) for s in samples)} candidate sentences of {len(samples)} questions "
-             f"in {time.perf_counter() - t0:.1f} s")
+    progress(
+        f"collected {sum(len(s.cands) for s in samples)} candidate sentences of {len(samples)} questions "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     grams, intercept = fit_figure_model(items)
     associations = fit_associations(samples)
-    data: dict = {"format": 1, "fitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                  "training": {"items_sha256": items_sha, "n": len(items),
-                               "positives": int(sum(s.y.sum() for s in samples)),
-                               "candidates": int(sum(len(s.y) for s in samples))},
-                  "figure_question": {"ngrams": grams, "intercept": intercept}, "associations": associations,
-                  "models": {}, "cv": {}}
+    data: dict = {
+        "format": 1,
+        "fitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "training": {
+            "items_sha256": items_sha,
+            "n": len(items),
+            "positives": int(sum(s.y.sum() for s in samples)),
+            "candidates": int(sum(len(s.y) for s in samples)),
+        },
+        "figure_question": {"ngrams": grams, "intercept": intercept},
+        "associations": associations,
+        "models": {},
+        "cv": {},
+    }
     for mode in MODES:
         model, answerable, policy = fit_mode(samples, mode, grams, intercept, associations)
-        data["models"][mode] = {"sentence": model.to_dict(), "answerable": answerable.to_dict(),
-                                "policy": policy.__dict__}
-        progress(f"{mode}: policy {policy}; weights " +
-                 ", ".join(f"{f} {w:+.2f}" for f, w in zip(model.features, model.coef)) + "; answerable: " +
-                 ", ".join(f"{f} {w:+.2f}" for f, w in zip(answerable.features, answerable.coef)))
+        data["models"][mode] = {
+            "sentence": model.to_dict(),
+            "answerable": answerable.to_dict(),
+            "policy": policy.__dict__,
+        }
+        progress(
+            f"{mode}: policy {policy}; weights "
+            + ", ".join(f"{f} {w:+.2f}" for f, w in zip(model.features, model.coef))
+            + "; answerable: "
+            + ", ".join(f"{f} {w:+.2f}" for f, w in zip(answerable.features, answerable.coef))
+        )
         if cv:
             summary, _ = cross_validate(samples, mode)
-            data["cv"][mode] = {k: summary[k] for k in ("key_accuracy", "false_refusal_rate", "refusal_recall",
-                                                       "citation_precision", "citation_recall", "number_grounding")}
+            data["cv"][mode] = {
+                k: summary[k]
+                for k in (
+                    "key_accuracy",
+                    "false_refusal_rate",
+                    "refusal_recall",
+                    "citation_precision",
+                    "citation_recall",
+                    "number_grounding",
+                )
+            }
             progress(f"{mode}: leave-one-report-out {data['cv'][mode]}")
     data["cv"]["baseline_top1_key_accuracy"] = baseline_top1(samples)
     data["preferred"] = max(MODES, key=lambda m: _cv_score(data["cv"].get(m))) if cv else "dense"
-    progress(f"preferred: {data['preferred']} (best cross-validated key accuracy + citation precision + "
-             "refusal recall - false refusals)")
+    progress(
+        f"preferred: {data['preferred']} (best cross-validated key accuracy + citation precision + "
+        "refusal recall - false refusals)"
+    )
     path = Path(out or DEFAULT_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,4 +1,5 @@
 """What an eval run ran with: settings without secrets, model identities, and a hash of that configuration."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Which index an eval config runs on: the main one when its embedding model matches, else one of its own."""
+
 from __future__ import annotations
 
 import json

@@ -1,9 +1,18 @@
 """The summary metrics by kind: which are quality rates (0..1), which are better lower, which are latencies."""
+
 from __future__ import annotations
 
 QUALITY = (
-    "hit@1", "hit@5", "mrr", "key_accuracy", "refusal_accuracy", "refusal_recall",
-    "false_refusal_rate", "citation_precision", "citation_recall", "number_grounding",
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "key_accuracy",
+    "refusal_accuracy",
+    "refusal_recall",
+    "false_refusal_rate",
+    "citation_precision",
+    "citation_recall",
+    "number_grounding",
 )
 LATENCY = ("latency_p50", "latency_p95")
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", *LATENCY})

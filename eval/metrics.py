@@ -1,4 +1,5 @@
 """Deterministic per-question metrics (retrieval, answer, grounding) and their summary; no LLM involved."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Running the eval: ask every question, score it, write a run file (JSON) and its chart (PNG) under data_dir/eval/runs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -53,12 +54,14 @@ def runs_dir(settings: Settings) -> Path:
 def check_answerer(settings: Settings) -> None:
     """ConfigError when the answerer is unknown, or is the LLM with no endpoint configured."""
     if settings.answerer not in ANSWERERS:
-        raise ConfigError(f"unknown answerer {settings.answerer!r}", fix=f"set answerer to one of {', '.join(ANSWERERS)}")
+        raise ConfigError(
+            f"unknown answerer {settings.answerer!r}", fix=f"set answerer to one of {', '.join(ANSWERERS)}"
+        )
     if settings.answerer == "llm" and not settings.llm_configured:
         raise ConfigError(
-            "this eval config uses the LLM answerer (answerer = \"llm\") but no LLM endpoint is configured",
+            'this eval config uses the LLM answerer (answerer = "llm") but no LLM endpoint is configured',
             fix="set GOVQA_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1) and GOVQA_LLM_MODEL, plus GOVQA_LLM_API_KEY "
-                "if the server needs a key; or run an extractive config such as eval/configs/e5.toml",
+            "if the server needs a key; or run an extractive config such as eval/configs/e5.toml",
         )
 
 
@@ -94,9 +97,16 @@ def _question_record(item, answer, gold: list[str], result, seconds: float) -> d
     }
 
 
-def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: str | Path | None = None,
-             limit: int | None = None, progress: bool = True, name: str | None = None, assistant=None,
-             config_file: str | Path | None = None) -> RunResult:
+def run_eval(
+    settings: Settings,
+    items_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    name: str | None = None,
+    assistant=None,
+    config_file: str | Path | None = None,
+) -> RunResult:
     """Ask every item of `items_path` (default eval/questions.jsonl; the first `limit` only if given), score the
     answers, and write <out_dir or data_dir/eval/runs>/<timestamp>-<name>.json plus <same stem>.png.
 
@@ -126,8 +136,10 @@ def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: 
     else:
         load_seconds = 0.0
         if settings.answerer == "llm" and assistant.llm is None:
-            raise ConfigError("the given assistant has no LLM but the settings ask for the LLM answerer",
-                              fix="load the assistant with GOVQA_LLM_BASE_URL and GOVQA_LLM_MODEL set")
+            raise ConfigError(
+                "the given assistant has no LLM but the settings ask for the LLM answerer",
+                fix="load the assistant with GOVQA_LLM_BASE_URL and GOVQA_LLM_MODEL set",
+            )
     corpus = assistant.corpus
 
     records, results, baseline = [], [], []
@@ -191,8 +203,11 @@ def run_eval(settings: Settings, items_path: str | Path | None = None, out_dir: 
         "questions": records,
     }
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    chart = plot_runs([(name, data["summary"])], path.with_suffix(".png"),
-                      title=f"{path.stem}  (n={len(items)}, {models['embedder']['embed_model']}, {settings.answerer})")
+    chart = plot_runs(
+        [(name, data["summary"])],
+        path.with_suffix(".png"),
+        title=f"{path.stem}  (n={len(items)}, {models['embedder']['embed_model']}, {settings.answerer})",
+    )
     return RunResult(path, chart, data)
 
 
@@ -208,13 +223,22 @@ def load_run(path: str | Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunFileError("no such run file", path=str(path),
-                           fix="pass a .json file from <data_dir>/eval/runs (written by govqa eval run)") from None
+        raise RunFileError(
+            "no such run file",
+            path=str(path),
+            fix="pass a .json file from <data_dir>/eval/runs (written by govqa eval run)",
+        ) from None
     except (OSError, ValueError) as e:
-        raise RunFileError(f"not a readable JSON run file ({e})", path=str(path),
-                           fix="pass a run file written by govqa eval run") from None
-    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict) or not isinstance(data.get("questions"), list):
-        raise RunFileError("not an eval run (no summary / questions)", path=str(path),
-                           fix="pass a run file written by govqa eval run")
+        raise RunFileError(
+            f"not a readable JSON run file ({e})", path=str(path), fix="pass a run file written by govqa eval run"
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("summary"), dict)
+        or not isinstance(data.get("questions"), list)
+    ):
+        raise RunFileError(
+            "not an eval run (no summary / questions)", path=str(path), fix="pass a run file written by govqa eval run"
+        )
     data.setdefault("run", path.stem)
     return data

@@ -1,4 +1,5 @@
 """One row per report (and per listed-only report) for the CLI table and the UI."""
+
 from __future__ import annotations
 
 from .model import LEVELS, Corpus
@@ -22,10 +23,18 @@ def catalogue_rows(corpus: Corpus) -> list[dict]:
             warnings.insert(0, TRUNCATED)
         if r.abridged:
             warnings.append("摘要本")
-        rows.append({
-            "region": r.region, "year": r.year, "level": LEVELS.get(r.level, r.level), "province": r.province,
-            "paragraphs": len(r.paragraphs), "chars": r.chars, "warnings": "；".join(warnings), "id": r.id,
-        })
+        rows.append(
+            {
+                "region": r.region,
+                "year": r.year,
+                "level": LEVELS.get(r.level, r.level),
+                "province": r.province,
+                "paragraphs": len(r.paragraphs),
+                "chars": r.chars,
+                "warnings": "；".join(warnings),
+                "id": r.id,
+            }
+        )
     from .gazetteer import gazetteer
 
     g = gazetteer()
@@ -33,9 +42,16 @@ def catalogue_rows(corpus: Corpus) -> list[dict]:
         if item.has_text:
             continue
         place = g.find(item.region)
-        rows.append({
-            "region": place.full if place else item.region, "year": item.year,
-            "level": LEVELS[place.level] if place else "", "province": place.province if place else "",
-            "paragraphs": 0, "chars": 0, "warnings": LISTED_ONLY, "id": "",
-        })
+        rows.append(
+            {
+                "region": place.full if place else item.region,
+                "year": item.year,
+                "level": LEVELS[place.level] if place else "",
+                "province": place.province if place else "",
+                "paragraphs": 0,
+                "chars": 0,
+                "warnings": LISTED_ONLY,
+                "id": "",
+            }
+        )
     return rows

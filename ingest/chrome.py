@@ -1,4 +1,5 @@
 """Remove page chrome: portal/forum/news-site furniture, watermarks, photo captions, page-jump marks."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@
 - heading paragraphs get no chunk of their own: their text is in the header of every chunk below.
 The header is short: "济南市 2024年政府工作报告 · 二、2024年政府工作安排 > （三）大力实施创新驱动…".
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Split a compilation (合集) into its reports and read its table of contents."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Turn the raw bytes of a text file into str: BOMs, UTF-8, else charset-normalizer's guess."""
+
 from __future__ import annotations
 
 import codecs

@@ -1,4 +1,5 @@
 """Chinese administrative divisions from the cpca package's table: level, province, short name."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """Recognise the heading lines these reports use and the level each one sits at."""
+
 from __future__ import annotations
 
 import re
@@ -69,7 +70,7 @@ def find_heading(line: str, prev_complete: bool) -> Heading | None:
     """
     markdown = _MARKDOWN.match(line)
     if markdown:
-        rest = line[markdown.end():].strip()
+        rest = line[markdown.end() :].strip()
         level = numbered_level(rest)
         return Heading(level if level is not None else len(markdown.group(1)) - 1, _title(rest), rest)
     level = numbered_level(line)
@@ -122,7 +123,7 @@ def _split_parallel_subtitle(line: str) -> tuple[str, str] | None:
         return None
     head, first, comma, rest = m.groups()
     second = rest[: len(first)]
-    body = rest[len(first):]
+    body = rest[len(first) :]
     if _ANY_PUNCT.search(second) or len(body) < 10:
         return None
     return head + first + comma + second, body

@@ -4,6 +4,7 @@ The values come from the settings (rag.settings: GOVQA_MAX_FILE_MB, GOVQA_MAX_UN
 ingest itself reads no settings, so the limits travel as this small value object. Every refusal is a
 LimitError naming the file, the size found, the limit and the setting that sets it.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -32,9 +33,11 @@ def check_file_size(path: Path, label: str, limits: Limits | None) -> None:
         return
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise LimitError(f"the file is {_mb(size)}, more than the limit of {_mb(limits.max_file_bytes)} "
-                         "(GOVQA_MAX_FILE_MB)", path=label,
-                         fix="split it into one file per report, or raise GOVQA_MAX_FILE_MB")
+        raise LimitError(
+            f"the file is {_mb(size)}, more than the limit of {_mb(limits.max_file_bytes)} (GOVQA_MAX_FILE_MB)",
+            path=label,
+            fix="split it into one file per report, or raise GOVQA_MAX_FILE_MB",
+        )
 
 
 def check_unzipped_size(raw: bytes, label: str, limits: Limits | None) -> None:
@@ -49,9 +52,12 @@ def check_unzipped_size(raw: bytes, label: str, limits: Limits | None) -> None:
     except zipfile.BadZipFile:
         return  # not a zip: the reader reports it as an unreadable .docx
     if total > limits.max_unzipped_bytes:
-        raise LimitError(f"the .docx unzips to {_mb(total)}, more than the limit of {_mb(limits.max_unzipped_bytes)} "
-                         "(GOVQA_MAX_UNZIPPED_MB)", path=label,
-                         fix="save the report as plain text (.txt) or a smaller .docx, or raise GOVQA_MAX_UNZIPPED_MB")
+        raise LimitError(
+            f"the .docx unzips to {_mb(total)}, more than the limit of {_mb(limits.max_unzipped_bytes)} "
+            "(GOVQA_MAX_UNZIPPED_MB)",
+            path=label,
+            fix="save the report as plain text (.txt) or a smaller .docx, or raise GOVQA_MAX_UNZIPPED_MB",
+        )
 
 
 def check_text_length(chars: int, label: str, limits: Limits | None) -> None:
@@ -59,6 +65,9 @@ def check_text_length(chars: int, label: str, limits: Limits | None) -> None:
     if limits is None or limits.max_text_chars is None:
         return
     if chars > limits.max_text_chars:
-        raise LimitError(f"the text read from the file has more than {limits.max_text_chars:,} characters, "
-                         "the limit (GOVQA_MAX_TEXT_CHARS)", path=label,
-                         fix="split it into one file per report, or raise GOVQA_MAX_TEXT_CHARS")
+        raise LimitError(
+            f"the text read from the file has more than {limits.max_text_chars:,} characters, "
+            "the limit (GOVQA_MAX_TEXT_CHARS)",
+            path=label,
+            fix="split it into one file per report, or raise GOVQA_MAX_TEXT_CHARS",
+        )

@@ -4,6 +4,7 @@ Duplicates: report ids (short-year) must be unique because citations name them. 
 report gets an id already in the corpus, it is not added: it becomes a FileProblem "duplicate"
 naming the first source (fix: remove one file, or set its region/year in the manifest).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,12 +60,18 @@ def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limit
         for segment in segments:
             try:
                 report = build_report(
-                    segment, source=doc.label, sha256=raw_sha,
-                    entry=None if many else entry, csv_meta=doc.meta,
+                    segment,
+                    source=doc.label,
+                    sha256=raw_sha,
+                    entry=None if many else entry,
+                    csv_meta=doc.meta,
                 )
             except MissingFacts as exc:
-                error = IngestError(exc.message, path=doc.label,
-                                    fix=manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year))
+                error = IngestError(
+                    exc.message,
+                    path=doc.label,
+                    fix=manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year),
+                )
                 if not many:
                     raise error from exc
                 result.problems.append(FileProblem(doc.label, f"{segment[0][:40]}: {exc.message}", error.fix))
@@ -87,11 +94,23 @@ def _listing(toc, reports: list[Report], source: str) -> list[ListedReport]:
     for entry in toc:
         place = g.find(entry.region)
         match = next(
-            (r for r in reports if r.year == entry.year and (r.region == entry.region or (place and r.region == place.full))),
+            (
+                r
+                for r in reports
+                if r.year == entry.year and (r.region == entry.region or (place and r.region == place.full))
+            ),
             None,
         )
-        listed.append(ListedReport(title=entry.title, region=entry.region, year=entry.year, source=source,
-                                   has_text=match is not None, report_id=match.id if match else None))
+        listed.append(
+            ListedReport(
+                title=entry.title,
+                region=entry.region,
+                year=entry.year,
+                source=source,
+                has_text=match is not None,
+                report_id=match.id if match else None,
+            )
+        )
     return listed
 
 
@@ -105,11 +124,15 @@ def load_report_file(path: str | Path, manifest: Path | None = None, limits: Lim
 
 def _missing_entries(manifest: Manifest) -> list[FileProblem]:
     """A problem for each manifest entry whose file does not exist, naming the manifest and the entry."""
-    return [FileProblem(display_path(manifest.path),
-                        "the manifest names a file that does not exist: "
-                        f'[[report]] file = "{_entry_name(manifest, p)}"',
-                        "correct the file name or remove the entry", warning=True)
-            for p in manifest.missing_files()]
+    return [
+        FileProblem(
+            display_path(manifest.path),
+            f'the manifest names a file that does not exist: [[report]] file = "{_entry_name(manifest, p)}"',
+            "correct the file name or remove the entry",
+            warning=True,
+        )
+        for p in manifest.missing_files()
+    ]
 
 
 def _entry_name(manifest: Manifest, file: Path) -> str:
@@ -119,8 +142,12 @@ def _entry_name(manifest: Manifest, file: Path) -> str:
         return file.name
 
 
-def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None = None, progress: bool = False,
-                 limits: Limits | None = None) -> Corpus:
+def load_reports(
+    paths: str | Path | Iterable[str | Path],
+    manifest: Path | None = None,
+    progress: bool = False,
+    limits: Limits | None = None,
+) -> Corpus:
     """Ingest files and folders (one path, or several) into one Corpus.
 
     Folders give all supported files inside (recursively, sorted, skipping manifest.toml, README and
@@ -142,8 +169,13 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p, path))
             if not files:
-                corpus.problems.append(FileProblem(display_path(path), "the folder holds no report files",
-                                                   f"add files of type {', '.join(SUPPORTED)}"))
+                corpus.problems.append(
+                    FileProblem(
+                        display_path(path),
+                        "the folder holds no report files",
+                        f"add files of type {', '.join(SUPPORTED)}",
+                    )
+                )
             manifests: dict[Path, Manifest | None] = {}
             for f in files:
                 if explicit:
@@ -179,9 +211,13 @@ def load_reports(paths: str | Path | Iterable[str | Path], manifest: Path | None
         for report in result.reports:
             if report.id in seen:
                 first = seen[report.id]
-                corpus.problems.append(FileProblem(
-                    report.source, f"duplicate report {report.id}: already read from {first.source}",
-                    "remove one of the two files, or give this one its own region/year in the manifest"))
+                corpus.problems.append(
+                    FileProblem(
+                        report.source,
+                        f"duplicate report {report.id}: already read from {first.source}",
+                        "remove one of the two files, or give this one its own region/year in the manifest",
+                    )
+                )
                 for listing in corpus.listed:
                     if listing.report_id == report.id and listing.source == report.source:
                         listing.report_id = first.id

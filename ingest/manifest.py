@@ -1,4 +1,5 @@
 """The manifest (manifest.toml): facts a report's text does not state, one [[report]] per file."""
+
 from __future__ import annotations
 
 import tomllib
@@ -38,30 +39,47 @@ def load_manifest(path: Path) -> Manifest:
     except OSError as exc:
         raise ManifestError(f"cannot read the manifest: {exc}", path=str(path), fix="check the path") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"not valid TOML: {exc}", path=str(path), fix="fix the syntax (see README, 'The manifest')") from exc
+        raise ManifestError(
+            f"not valid TOML: {exc}", path=str(path), fix="fix the syntax (see README, 'The manifest')"
+        ) from exc
     tables = data.get("report", [])
     if not isinstance(tables, list):
-        raise ManifestError("'report' must be an array of tables ([[report]])", path=str(path),
-                            fix="write one [[report]] table per file")
+        raise ManifestError(
+            "'report' must be an array of tables ([[report]])",
+            path=str(path),
+            fix="write one [[report]] table per file",
+        )
     entries: dict[Path, ManifestEntry] = {}
     for n, table in enumerate(tables, start=1):
         where = f"[[report]] #{n}"
         unknown = set(table) - _KEYS
         if unknown:
-            raise ManifestError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}", path=str(path),
-                                fix=f"use only {', '.join(sorted(_KEYS))}")
+            raise ManifestError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}",
+                path=str(path),
+                fix=f"use only {', '.join(sorted(_KEYS))}",
+            )
         file = table.get("file")
         if not isinstance(file, str) or not file.strip():
-            raise ManifestError(f"{where}: 'file' is missing", path=str(path),
-                                fix='add file = "<name of the report file in this folder>"')
+            raise ManifestError(
+                f"{where}: 'file' is missing",
+                path=str(path),
+                fix='add file = "<name of the report file in this folder>"',
+            )
         year = table.get("year")
         if year is not None and (not isinstance(year, int) or not 1949 <= year <= 2100):
-            raise ManifestError(f"{where} ({file}): 'year' must be an integer like 2025, got {year!r}",
-                                path=str(path), fix="write year = 2025 (no quotes)")
+            raise ManifestError(
+                f"{where} ({file}): 'year' must be an integer like 2025, got {year!r}",
+                path=str(path),
+                fix="write year = 2025 (no quotes)",
+            )
         region = table.get("region")
         if region is not None and (not isinstance(region, str) or not region.strip()):
-            raise ManifestError(f"{where} ({file}): 'region' must be a name like \"石家庄市\"", path=str(path),
-                                fix='write region = "石家庄市"')
+            raise ManifestError(
+                f"{where} ({file}): 'region' must be a name like \"石家庄市\"",
+                path=str(path),
+                fix='write region = "石家庄市"',
+            )
         resolved = (path.parent / file).resolve()
         entries[resolved] = ManifestEntry(resolved, region.strip() if region else None, year, table.get("note"))
     return Manifest(path, entries)

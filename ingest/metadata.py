@@ -1,4 +1,5 @@
 """Find a report's title block and read its metadata: title, year, region, meeting, date, speaker."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,11 @@ TITLE = re.compile(
 )
 _NUM = r"[一二三四五六七八九十百零〇\d]{1,4}"
 MEETING = re.compile(
-    r"(?:(?<=在)|(?<=—)|(?<=-)|(?<=\n)|^)(?P<meeting>(?P<prefix>(?:(?!在)[\u4e00-\u9fff]){0,12}?)第?" + _NUM
-    + r"届\n?(?:人民代表大会|人大)(?:常务委员会)?第?" + _NUM + r"次(?:全体)?会议)",
+    r"(?:(?<=在)|(?<=—)|(?<=-)|(?<=\n)|^)(?P<meeting>(?P<prefix>(?:(?!在)[\u4e00-\u9fff]){0,12}?)第?"
+    + _NUM
+    + r"届\n?(?:人民代表大会|人大)(?:常务委员会)?第?"
+    + _NUM
+    + r"次(?:全体)?会议)",
     re.M,
 )
 _FULL_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*在")
@@ -24,7 +28,9 @@ _TEXT_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日[^。\n]{0,30}?在[^。\n]{0,2
 _SPEAKER_ROLE = re.compile(
     r"(?:人民政府)?(?:代理)?(?:省长|市长|县长|区长|州长|主席|盟长)\s*(?P<name>[\u4e00-\u9fff]{2,4})$"
 )
-_SPEAKER_AT = re.compile(r"^(?:——|—|-{2,})?\s*(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?在[^\n]{0,30}(?:人民代表大会|人大)")
+_SPEAKER_AT = re.compile(
+    r"^(?:——|—|-{2,})?\s*(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?在[^\n]{0,30}(?:人民代表大会|人大)"
+)
 _BARE_NAME = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
 _ABRIDGED = re.compile(r"摘要|摘登|摘编")
 _PLAN_YEAR = re.compile(r"(\d{4})年(?![^，,。]*(?:回顾|总结))[^，,。]{0,16}?(?:工作|任务|安排|目标|部署)")
@@ -117,9 +123,14 @@ def read_header(header: list[str], body_text: str) -> Detected:
     # A headline printed above the meeting line (000: 努力开创现代化国际化美丽省会城市建设新局面).
     before_meeting = lines[: next((i for i, ln in enumerate(lines) if MEETING.search(ln)), 0)]
     found.headline = next(
-        (ln for ln in before_meeting
-         if 8 <= len(ln) <= 40 and not TITLE.match(ln) and not _SPEAKER_ROLE.search(ln)
-         and not re.search(r"[，,。:：\d]", ln)),
+        (
+            ln
+            for ln in before_meeting
+            if 8 <= len(ln) <= 40
+            and not TITLE.match(ln)
+            and not _SPEAKER_ROLE.search(ln)
+            and not re.search(r"[，,。:：\d]", ln)
+        ),
         None,
     )
     return found

@@ -1,4 +1,5 @@
 """The data types that flow from ingest to rag: reports, paragraphs, chunks, the corpus."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -125,7 +126,7 @@ class Corpus:
         return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Corpus":
+    def from_dict(cls, data: dict) -> Corpus:
         if data.get("format") != FORMAT_NAME or data.get("version") != FORMAT_VERSION:
             raise ValueError(
                 f"not a {FORMAT_NAME} v{FORMAT_VERSION} file (got {data.get('format')} v{data.get('version')})"

@@ -11,6 +11,7 @@ Rules (in order, per line):
   become headings, emitted after the interrupted paragraph has been completed;
 - after a 名词解释/注释 heading, and for any line starting with [n], paragraphs are footnotes.
 """
+
 from __future__ import annotations
 
 import re
@@ -156,8 +157,9 @@ class _Builder:
             return
         bullet = BULLET.match(line)
         if bullet:
-            self.open = Block(line[bullet.end():].strip(), "footnote" if self.in_footnotes else "body",
-                              self.section, bullet=True)
+            self.open = Block(
+                line[bullet.end() :].strip(), "footnote" if self.in_footnotes else "body", self.section, bullet=True
+            )
             return
         heading = None if self.in_footnotes else find_heading(line, prev_complete)
         if self.in_footnotes and not FOOTNOTE_NUMBER.match(line):

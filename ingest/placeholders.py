@@ -4,6 +4,7 @@ Every rule needs its context on both sides, so "X光", "X射线", "5G+X", "543X"
 words and numbers are never touched. The list was built from every X / ZZ / bare-5 occurrence in
 the 2024 compilation (004); add a rule here (and a test) for any new masked usage.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,12 @@ _CJK_BEFORE = r"(?<=[\u4e00-\u9fff“”、，,。；：（(])"
 # (pattern, replacement, example) — X stands for 党, ZZ for 政治, XXXX for 八项规定; the 5G's G was dropped.
 RULES: list[tuple[str, str, str]] = [
     (r"(?<=中央)XXXX(?![A-Za-z0-9])", "八项规定", "落实中央XXXX及其实施细则精神"),
-    (_NOT_LATIN + r"X(?=的(?:二十大|十九大|二十届|全面领导|领导|创新理论|建设|核心|民族宗教政策|ZZ|政治|群众路线|纪律))",
-     "党", "全面贯彻X的二十大精神"),
+    (
+        _NOT_LATIN
+        + r"X(?=的(?:二十大|十九大|二十届|全面领导|领导|创新理论|建设|核心|民族宗教政策|ZZ|政治|群众路线|纪律))",
+        "党",
+        "全面贯彻X的二十大精神",
+    ),
     (_NOT_LATIN + r"X(?=中央)", "党", "以习近平同志为核心的X中央"),
     (r"(?<=从严治)X(?=ZZ|[^A-Za-z0-9]|$)", "党", "全面从严治XZZ责任"),
     (r"(?<=民主)X(?=派)", "党", "各民主X派"),
@@ -29,8 +34,12 @@ RULES: list[tuple[str, str, str]] = [
     (r"(?<=中国共产)X(?=[^A-Za-z0-9]|$)", "党", "《中国共产X纪律处分条例》"),
     (r"(?<=村)X(?=组织)", "党", "支持村X组织领办"),
     (_CJK_BEFORE + r"X(?=风廉政)", "党", "政府系统X风廉政建设"),
-    (_NOT_LATIN + r"ZZ(?=(?:建设|判断力|领悟力|执行力|责任|忠诚|教育|清明|生态|工作部|上行动|站位|本色|品格|立场|能力))",
-     "政治", "不断提高ZZ判断力"),
+    (
+        _NOT_LATIN
+        + r"ZZ(?=(?:建设|判断力|领悟力|执行力|责任|忠诚|教育|清明|生态|工作部|上行动|站位|本色|品格|立场|能力))",
+        "政治",
+        "不断提高ZZ判断力",
+    ),
     (r"(?<=[\u4e00-\u9fff])5(?=(?:基站|全连接|网络|智能工厂|智慧|场景|工厂|专网|应用))", "5G", "新建5基站7000个"),
 ]
 

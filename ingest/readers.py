@@ -1,4 +1,5 @@
 """Read one file of any supported format into raw documents: plain text plus source metadata."""
+
 from __future__ import annotations
 
 import csv
@@ -119,9 +120,7 @@ def _csv_documents(text: str, label: str) -> list[RawDocument]:
         lengths = {c: sum(len(r.get(c) or "") for r in rows) / len(rows) for c in columns}
         text_col = max(columns, key=lambda c: (lengths[c], -columns.index(c)))
         if lengths[text_col] < 200:
-            raise IngestError(
-                "no column holds report text", path=label, fix=f"name the text column '{TEXT_COLUMN}'"
-            )
+            raise IngestError("no column holds report text", path=label, fix=f"name the text column '{TEXT_COLUMN}'")
     docs = []
     for i, row in enumerate(rows, start=1):
         body = row.get(text_col) or ""

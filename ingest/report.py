@@ -1,4 +1,5 @@
 """Assemble one Report from the cleaned lines of one report: metadata, ids, paragraphs, warnings."""
+
 from __future__ import annotations
 
 from .chrome import trim_tail
@@ -35,8 +36,9 @@ def build_report(
     header, body = split_header(lines)
     blocks = build_blocks(trim_tail(body))
     if not any(b.kind != "heading" for b in blocks):
-        raise IngestError("no report text found after cleaning", path=source,
-                          fix="check that the file holds a government work report")
+        raise IngestError(
+            "no report text found after cleaning", path=source, fix="check that the file holds a government work report"
+        )
     body_text = "\n".join(b.text for b in blocks)
     found = read_header(header, body_text)
     prov = dict(found.provenance)
@@ -52,8 +54,9 @@ def build_report(
     # Year: manifest > csv > title/meeting date > section headings.
     year, year_note = found.year, None
     if year is None:
-        year, year_note = year_from_headings([b.text for b in blocks if b.kind == "heading"] +
-                                             [b.section for b in blocks[:60]])
+        year, year_note = year_from_headings(
+            [b.text for b in blocks if b.kind == "heading"] + [b.section for b in blocks[:60]]
+        )
         if year is not None:
             prov["year"] = "text"
     csv_year_text = csv_meta.get("year") or csv_meta.get("年份") or ""
@@ -81,7 +84,8 @@ def build_report(
         if place is None:
             raise IngestError(
                 f"region {region_name!r} is not in the gazetteer of Chinese administrative divisions",
-                path=source, fix="use the full official name, e.g. 石家庄市 or 泰州市高港区 (in the manifest if need be)",
+                path=source,
+                fix="use the full official name, e.g. 石家庄市 or 泰州市高港区 (in the manifest if need be)",
             )
     else:
         place, note = infer_region(body_text, found.meeting)
@@ -92,7 +96,9 @@ def build_report(
         missing = " and ".join(w for w, v in (("year", year), ("region", place)) if v is None)
         raise MissingFacts(
             f"cannot determine the report's {missing} from its text",
-            region=place.full if place else None, year=year, path=source,
+            region=place.full if place else None,
+            year=year,
+            path=source,
         )
 
     region = place.full
@@ -128,10 +134,24 @@ def build_report(
     if entry and entry.note:
         extra["manifest_note"] = entry.note
     return Report(
-        id=report_id, region=region, short=short, level=place.level, province=place.province, year=year,
-        title=title, source=source, source_sha256=sha256, meeting=found.meeting, date=date,
-        speaker=found.speaker, paragraphs=paragraphs, provenance=prov, warnings=warnings,
-        truncated=truncated, abridged=found.abridged or "摘" in (title or ""), extra=extra,
+        id=report_id,
+        region=region,
+        short=short,
+        level=place.level,
+        province=place.province,
+        year=year,
+        title=title,
+        source=source,
+        source_sha256=sha256,
+        meeting=found.meeting,
+        date=date,
+        speaker=found.speaker,
+        paragraphs=paragraphs,
+        provenance=prov,
+        warnings=warnings,
+        truncated=truncated,
+        abridged=found.abridged or "摘" in (title or ""),
+        extra=extra,
     )
 
 

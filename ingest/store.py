@@ -1,4 +1,5 @@
 """Save and load a Corpus as JSON (atomic write: temp file in the same folder, then os.replace)."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,8 @@ def load_corpus(path: str | Path) -> Corpus:
     if data.get("version") != FORMAT_VERSION:
         raise IngestError(
             f"corpus format version {data.get('version')}, this program reads version {FORMAT_VERSION}",
-            path=str(path), fix=_FIX_REBUILD,
+            path=str(path),
+            fix=_FIX_REBUILD,
         )
     try:
         return Corpus.from_dict(data)

@@ -1,4 +1,5 @@
 """govreport-qa's public API: load an index, retrieve paragraphs, ask questions, get cited answers."""
+
 from rag.assistant import Assistant
 from rag.settings import Settings
 from rag.types import Answer, AnswerStream, Citation, Hit, citation_mark

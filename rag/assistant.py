@@ -1,4 +1,5 @@
 """The public entry point: an Assistant that loads an index, retrieves, and answers with citations."""
+
 from __future__ import annotations
 
 import time
@@ -7,12 +8,11 @@ from pathlib import Path
 
 from ingest.errors import LimitError
 from ingest.model import Corpus, Paragraph, Report
-
 from rag.answering.answer import extractive_answer, llm_answer_checked
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.scorer import load_scorer
 from rag.index.store import LoadedIndex, load_index
 from rag.retrieval.retrieve import Retrieval, Retriever
-from rag.answering.scorer import load_scorer
 from rag.settings import Settings, load_settings
 from rag.types import Answer, AnswerStream, Hit
 
@@ -27,14 +27,21 @@ class Assistant:
         self.index = index
         self.embedder = embedder
         self.llm = llm
-        self.retriever = Retriever(index, embedder, settings.fusion, settings.rrf_k,
-                                   settings.dense_weight, settings.bm25_weight, places=place_names())
+        self.retriever = Retriever(
+            index,
+            embedder,
+            settings.fusion,
+            settings.rrf_k,
+            settings.dense_weight,
+            settings.bm25_weight,
+            places=place_names(),
+        )
 
     @classmethod
-    def load(cls, path: str | Path | None = None, settings: Settings | None = None) -> "Assistant":
+    def load(cls, path: str | Path | None = None, settings: Settings | None = None) -> Assistant:
         """Open the index under `path` (a data dir or an index dir; default: settings.data_dir)."""
-        from rag.index.build import check_model, open_embedder
         from rag.answering.llm import ChatLLM
+        from rag.index.build import check_model, open_embedder
 
         settings = settings or load_settings()
         index_dir = settings.index_dir
@@ -77,11 +84,15 @@ class Assistant:
         """Refuse a question longer than GOVQA_MAX_QUESTION_CHARS before any work (LimitError naming the setting)."""
         limit = self.settings.max_question_chars
         if len(question) > limit:
-            raise LimitError(f"the question has {len(question)} characters, more than the limit of {limit} "
-                             "(GOVQA_MAX_QUESTION_CHARS)",
-                             fix="ask a shorter question (one thing at a time), or raise GOVQA_MAX_QUESTION_CHARS")
+            raise LimitError(
+                f"the question has {len(question)} characters, more than the limit of {limit} "
+                "(GOVQA_MAX_QUESTION_CHARS)",
+                fix="ask a shorter question (one thing at a time), or raise GOVQA_MAX_QUESTION_CHARS",
+            )
 
-    def search(self, question: str, k: int | None = None, region: str | None = None, year: int | None = None) -> Retrieval:
+    def search(
+        self, question: str, k: int | None = None, region: str | None = None, year: int | None = None
+    ) -> Retrieval:
         """Retrieval with its plan (regions, years, groups, what the corpus lacks); a too long question is refused."""
         self.check_question(question)
         return self.retriever.retrieve(question, k or self.settings.top_k, region=region, year=year)
@@ -91,8 +102,14 @@ class Assistant:
         return self.search(question, k, region, year).hits
 
     # --- llama-index interop (llama-index is imported only here) ---------------------------------------
-    def as_retriever(self, k: int | None = None, region: str | None = None, year: int | None = None,
-                     similarity_top_k: int | None = None, **kwargs):
+    def as_retriever(
+        self,
+        k: int | None = None,
+        region: str | None = None,
+        year: int | None = None,
+        similarity_top_k: int | None = None,
+        **kwargs,
+    ):
         """A llama-index `BaseRetriever` over this Assistant: `.retrieve(question)` gives `NodeWithScore`s of the
         paragraphs `retrieve` finds (same planning, fusion and filters); metadata region, short, year, paragraph,
         section, mark. `k` (or llama-index's `similarity_top_k`) is per region/year group (default settings.top_k)."""
@@ -107,8 +124,14 @@ class Assistant:
 
         return AssistantQueryEngine(assistant=self, region=region, year=year, answerer=answerer)
 
-    def ask(self, question: str, region: str | None = None, year: int | None = None, stream: bool = False,
-            answerer: str | None = None) -> Answer | AnswerStream:
+    def ask(
+        self,
+        question: str,
+        region: str | None = None,
+        year: int | None = None,
+        stream: bool = False,
+        answerer: str | None = None,
+    ) -> Answer | AnswerStream:
         """A Chinese answer with verified citations; with stream=True, an AnswerStream of text pieces."""
         t0 = time.perf_counter()
         retrieval = self.search(question, region=region, year=year)

@@ -8,9 +8,10 @@ Every node is one report paragraph (the unit cited), id `济南-2024-p18`, with 
 year (the report year), paragraph, section and mark (`【济南·2024·第18段】`); a cited node also has the quote that
 supports the claim. An LLM or embedder downstream sees the region, year, section and mark, not the scores.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
@@ -25,15 +26,27 @@ HIDDEN = ["report_id", "quote", "dense_score", "bm25_score"]  # in the metadata,
 
 def paragraph_node(item: Hit | Citation, score: float | None = None) -> NodeWithScore:
     """A llama-index node for one retrieved or cited paragraph."""
-    metadata = {"report_id": item.report_id, "region": item.region, "short": item.short, "year": item.year,
-                "paragraph": item.paragraph, "section": item.section, "mark": item.mark}
+    metadata = {
+        "report_id": item.report_id,
+        "region": item.region,
+        "short": item.short,
+        "year": item.year,
+        "paragraph": item.paragraph,
+        "section": item.section,
+        "mark": item.mark,
+    }
     if isinstance(item, Hit):
         score = item.score
         metadata.update(dense_score=item.dense_score, bm25_score=item.bm25_score)
     else:
         metadata["quote"] = item.quote
-    node = TextNode(id_=item.id, text=item.text, metadata=metadata,
-                    excluded_llm_metadata_keys=HIDDEN, excluded_embed_metadata_keys=HIDDEN)
+    node = TextNode(
+        id_=item.id,
+        text=item.text,
+        metadata=metadata,
+        excluded_llm_metadata_keys=HIDDEN,
+        excluded_embed_metadata_keys=HIDDEN,
+    )
     return NodeWithScore(node=node, score=score)
 
 
@@ -44,9 +57,14 @@ def answer_response(answer: Answer) -> Response:
     return Response(
         response=answer.text,
         source_nodes=[paragraph_node(c, scores.get(c.id)) for c in answer.citations],
-        metadata={"refused": answer.refused, "notes": list(answer.notes), "unsupported": list(answer.unsupported),
-                  "answerer": answer.answerer, "related": [paragraph_node(h) for h in answer.related],
-                  "answer": answer},
+        metadata={
+            "refused": answer.refused,
+            "notes": list(answer.notes),
+            "unsupported": list(answer.unsupported),
+            "answerer": answer.answerer,
+            "related": [paragraph_node(h) for h in answer.related],
+            "answer": answer,
+        },
     )
 
 
@@ -54,8 +72,15 @@ class AssistantRetriever(BaseRetriever):
     """A llama-index retriever over an Assistant: `retrieve(question)` returns the paragraphs `Assistant.retrieve`
     finds (k per region/year group of the question, optionally only one region and/or report year)."""
 
-    def __init__(self, assistant, k: int | None = None, region: str | None = None, year: int | None = None,
-                 callback_manager=None, verbose: bool = False):
+    def __init__(
+        self,
+        assistant,
+        k: int | None = None,
+        region: str | None = None,
+        year: int | None = None,
+        callback_manager=None,
+        verbose: bool = False,
+    ):
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.assistant, self.k, self.region, self.year = assistant, k, region, year
 
@@ -69,9 +94,9 @@ class AssistantQueryEngine(CustomQueryEngine):
     the checked answer (citation and number checks applied) with its cited paragraphs as source_nodes."""
 
     assistant: Any = Field(description="The rag.Assistant that answers.")
-    region: Optional[str] = Field(None, description="Only this region, e.g. 济南 or 河北省.")
-    year: Optional[int] = Field(None, description="Only reports of this year.")
-    answerer: Optional[str] = Field(None, description="'extractive' or 'llm' (default: the Assistant's setting).")
+    region: str | None = Field(None, description="Only this region, e.g. 济南 or 河北省.")
+    year: int | None = Field(None, description="Only reports of this year.")
+    answerer: str | None = Field(None, description="'extractive' or 'llm' (default: the Assistant's setting).")
 
     def custom_query(self, query_str: str) -> Response:
         answer = self.assistant.ask(query_str, region=self.region, year=self.year, answerer=self.answerer)

@@ -5,6 +5,7 @@ package) the data dir is `<checkout>/var` and the sample corpus and prompts are 
 an installed wheel the data dir is the user data dir (platformdirs: ~/.local/share/govqa on Linux) and the sample
 corpus and prompts are the copies shipped inside the package (`rag/shipped/`). GOVQA_* variables win over both.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -90,8 +91,11 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(32, description="Passages per embedding batch.")
     embed_flush_batches: int = Field(
-        4, ge=1, description="Embedding batches between saves of the embedding cache during a build, so a killed "
-        "ingest resumes where it stopped.")
+        4,
+        ge=1,
+        description="Embedding batches between saves of the embedding cache during a build, so a killed "
+        "ingest resumes where it stopped.",
+    )
     query_encoder: Literal["onnx", "torch"] = Field(
         "onnx",
         description=(
@@ -103,7 +107,10 @@ class Settings(BaseSettings):
     query_threads: int = Field(2, ge=1, description="CPU threads onnxruntime uses to embed one question.")
     top_k: int = Field(5, description="Paragraphs retrieved per region/year group.")
     fusion: str = Field("rrf", description="How dense and BM25 rankings are fused: 'rrf', 'dense' or 'bm25'.")
-    rrf_k: int = Field(20, description="The k constant of reciprocal rank fusion (20: best hit@5 and MRR on the eval set, stable over 10-30).")
+    rrf_k: int = Field(
+        20,
+        description="The k constant of reciprocal rank fusion (20: best hit@5 and MRR on the eval set, stable over 10-30).",
+    )
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
     answerer: str = Field("extractive", description="'extractive' (no LLM, default) or 'llm'.")
@@ -120,19 +127,34 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, description="Retries on 429/5xx/timeouts, with exponential backoff.")
     llm_temperature: float = Field(0.1, description="Sampling temperature for the LLM answerer.")
     llm_max_tokens: int = Field(1024, description="Most tokens the LLM may generate per answer.")
-    max_file_mb: float = Field(20.0, gt=0, description="Largest report file ingested (MB, its size on disk); a "
-                               "larger one is refused before it is read.")
-    max_unzipped_mb: float = Field(50.0, gt=0, description="Largest unzipped size of a .docx (MB, read from the zip "
-                                   "directory before parsing); a larger one is refused.")
-    max_text_chars: int = Field(1_000_000, gt=0, description="Most characters of text read from one file (a .pdf is "
-                                "refused at the page that crosses it).")
+    max_file_mb: float = Field(
+        20.0,
+        gt=0,
+        description="Largest report file ingested (MB, its size on disk); a larger one is refused before it is read.",
+    )
+    max_unzipped_mb: float = Field(
+        50.0,
+        gt=0,
+        description="Largest unzipped size of a .docx (MB, read from the zip "
+        "directory before parsing); a larger one is refused.",
+    )
+    max_text_chars: int = Field(
+        1_000_000,
+        gt=0,
+        description="Most characters of text read from one file (a .pdf is refused at the page that crosses it).",
+    )
     max_upload_files: int = Field(20, gt=0, description="Most files in one upload in the UI.")
     max_upload_mb: float = Field(50.0, gt=0, description="Largest total size of one upload in the UI (MB).")
-    max_upload_seconds: float = Field(900.0, gt=0, description="Longest a UI upload may spend embedding (seconds); "
-                                      "then it stops, the index is unchanged and what was embedded is kept "
-                                      "for the next try.")
-    max_question_chars: int = Field(500, gt=0, description="Longest question accepted (characters); a longer "
-                                    "one is refused before any work.")
+    max_upload_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="Longest a UI upload may spend embedding (seconds); "
+        "then it stops, the index is unchanged and what was embedded is kept "
+        "for the next try.",
+    )
+    max_question_chars: int = Field(
+        500, gt=0, description="Longest question accepted (characters); a longer one is refused before any work."
+    )
     prompts_dir: Path = Field(
         default_factory=default_prompts_dir,
         description="Folder of the Chinese prompt templates; installed as a package, the copy shipped in it.",
@@ -159,7 +181,9 @@ def load_settings(**values) -> Settings:
     except ValidationError as e:
         problems = "; ".join(
             f"{field} (GOVQA_{field.upper()})={err.get('input')!r}: {err['msg']}"
-            for err in e.errors() for field in ["_".join(str(x) for x in err["loc"])]
+            for err in e.errors()
+            for field in ["_".join(str(x) for x in err["loc"])]
         )
-        raise ConfigError(f"bad setting: {problems}",
-                          fix="correct the value (see the settings table in README.md)") from None
+        raise ConfigError(
+            f"bad setting: {problems}", fix="correct the value (see the settings table in README.md)"
+        ) from None

@@ -1,9 +1,10 @@
 """The result types of the public API: retrieval hits, citations, answers."""
+
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
 
 
 def citation_mark(short: str, year: int, paragraph: int) -> str:
@@ -58,7 +59,7 @@ class Citation:
         return citation_mark(self.short, self.year, self.paragraph)
 
     @classmethod
-    def from_hit(cls, hit: Hit, quote: str = "") -> "Citation":
+    def from_hit(cls, hit: Hit, quote: str = "") -> Citation:
         return cls(hit.report_id, hit.region, hit.short, hit.year, hit.paragraph, hit.section, hit.text, quote)
 
 
@@ -92,7 +93,9 @@ class Answer:
     def _repr_html_(self) -> str:
         parts = [f"<div><p>{html.escape(self.text).replace(chr(10), '<br>')}</p>"]
         if self.unsupported:
-            parts.append("<p><b>未通过核验（已删除）：</b>" + "；".join(html.escape(s) for s in self.unsupported) + "</p>")
+            parts.append(
+                "<p><b>未通过核验（已删除）：</b>" + "；".join(html.escape(s) for s in self.unsupported) + "</p>"
+            )
         for c in self.citations:
             body = html.escape(c.text)
             if c.quote and c.quote in c.text:

@@ -7,13 +7,13 @@ Two session indexes of the sample corpus (data/reports):
 - `e5_data_dir` / `e5_assistant`: built with the default model (multilingual-e5-small), ~90 s. Only tests
   marked `slow` use it: those that judge retrieval or answer quality, or need e5 itself.
 """
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 import pytest
-
 from openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]

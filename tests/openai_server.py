@@ -11,6 +11,7 @@ stalling before the end), Status (an HTTP error), Raw (exactly this body: malfor
 fields, another content type, a bad event stream) or Delay (wait, then answer with its `then`
 response). An empty script answers 500.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,7 @@ class Delay:
     """Wait this many seconds before answering with `then` (longer than the client timeout: a timeout)."""
 
     seconds: float
-    then: "str | Chunks | Status | Raw" = "（迟到的回答）"
+    then: str | Chunks | Status | Raw = "（迟到的回答）"
 
 
 Scripted = str | Chunks | Status | Raw | Delay
@@ -107,13 +108,13 @@ class OpenAIServer:
     def chat_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
-    def script(self, responses: list[Scripted]) -> "OpenAIServer":
+    def script(self, responses: list[Scripted]) -> OpenAIServer:
         """Queue responses for the next chat requests, in order."""
         with self._lock:
             self._script.extend(responses)
         return self
 
-    def start(self) -> "OpenAIServer":
+    def start(self) -> OpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
@@ -123,7 +124,7 @@ class OpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "OpenAIServer":
+    def __enter__(self) -> OpenAIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

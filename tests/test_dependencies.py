@@ -4,6 +4,7 @@ pyproject.toml declares: a fresh `pip install .` must not depend on what another
 Checked on the source with `ast` and the installed distributions' own file lists
 (`importlib.metadata.packages_distributions()`), so nothing is imported here.
 """
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,15 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = {"ingest", "rag", "eval", "ui", "cli"}
-SOURCES = sorted([*(ROOT / "ingest").rglob("*.py"), *(ROOT / "rag").rglob("*.py"), *(ROOT / "eval").rglob("*.py"),
-                  ROOT / "cli.py", ROOT / "ui.py"])
+SOURCES = sorted(
+    [
+        *(ROOT / "ingest").rglob("*.py"),
+        *(ROOT / "rag").rglob("*.py"),
+        *(ROOT / "eval").rglob("*.py"),
+        ROOT / "cli.py",
+        ROOT / "ui.py",
+    ]
+)
 
 
 @functools.cache
@@ -77,7 +85,9 @@ CASES = sorted({(str(p.relative_to(ROOT)), m) for p in SOURCES for m in imported
 
 def test_the_audit_sees_the_code():
     modules = {m for _, m in CASES}
-    assert {"jieba", "faiss", "typer", "gradio", "pydantic_settings", "lxml_html_clean"} & {m.split(".")[0] for m in modules}
+    assert {"jieba", "faiss", "typer", "gradio", "pydantic_settings", "lxml_html_clean"} & {
+        m.split(".")[0] for m in modules
+    }
     assert any(m.startswith("llama_index.") for m in modules)
 
 
@@ -85,8 +95,9 @@ def test_the_audit_sees_the_code():
 def test_import_is_declared(source, module):
     found = providers(module)
     assert found, f"{source} imports {module}, which no installed distribution provides"
-    assert found & declared(), (f"{source} imports {module} from {sorted(found)}, not declared in pyproject.toml's "
-                                f"[project].dependencies")
+    assert found & declared(), (
+        f"{source} imports {module} from {sorted(found)}, not declared in pyproject.toml's [project].dependencies"
+    )
 
 
 def test_a_missing_declaration_is_caught():

@@ -1,5 +1,6 @@
 """The code's stages import in one direction only: ingest → rag (embedding → index → retrieval → answering)
 → eval / ui / cli. Checked on the source's import statements, so a backwards import fails here."""
+
 import ast
 from pathlib import Path
 
@@ -33,8 +34,11 @@ def _modules(folder: str):
 
 @pytest.mark.parametrize("path", _modules("ingest"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_ingest_imports_no_model_code(path):
-    bad = {m for m in _imports(path) if m.split(".")[0] in {"rag", "eval", "ui", "cli", "torch",
-                                                             "sentence_transformers", "faiss"}}
+    bad = {
+        m
+        for m in _imports(path)
+        if m.split(".")[0] in {"rag", "eval", "ui", "cli", "torch", "sentence_transformers", "faiss"}
+    }
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: ingest stays free of models and of rag"
 
 

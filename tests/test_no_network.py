@@ -1,5 +1,6 @@
 """Nothing at run time contacts a non-loopback address: loading, asking (onnxruntime included) and a UI session,
 each under `strace -f -e trace=connect`."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),  # may build the e5 sample index first
-              pytest.mark.skipif(shutil.which("strace") is None, reason="Debian strace is not installed (make browser)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),  # may build the e5 sample index first
+    pytest.mark.skipif(shutil.which("strace") is None, reason="Debian strace is not installed (make browser)"),
+]
 _INET = re.compile(r"connect\(\d+, \{sa_family=AF_INET6?, [^}]*\}")
 _LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sin6_addr=in6addr_loopback')
 
@@ -36,9 +40,14 @@ def test_load_and_ask_make_no_outside_connection(e5_data_dir, tmp_path):
     trace = tmp_path / "connect.txt"
     home = tmp_path / "home"  # nothing may be written outside the data dir and the model cache either
     home.mkdir()
-    run = subprocess.run(["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "-c", script],
-                         cwd=ROOT, capture_output=True, text=True, timeout=240,
-                         env={**_env(), "HOME": str(home)})
+    run = subprocess.run(
+        ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**_env(), "HOME": str(home)},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "7%左右" in run.stdout
     assert _outside(trace) == []
@@ -66,9 +75,14 @@ def test_ui_session_makes_no_outside_connection(sample_data_dir, tmp_path):
     home.mkdir()
     log = (tmp_path / "ui.log").open("w")
     env = {**_env(), "HOME": str(home), "GOVQA_DATA_DIR": str(sample_data_dir), "GOVQA_ANSWERER": "extractive"}
-    proc = subprocess.Popen(["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "ui.py",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own process group: strace and the UI stop together
+    proc = subprocess.Popen(
+        ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "ui.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # its own process group: strace and the UI stop together
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240
@@ -81,8 +95,9 @@ def test_ui_session_makes_no_outside_connection(sample_data_dir, tmp_path):
                 assert time.monotonic() < deadline, "the UI did not start in 240 s"
                 time.sleep(1)
         body = json.dumps({"data": ["保定2023年生产总值预期增长多少？", "全部", "全部", "抽取式"]}).encode()
-        request = urllib.request.Request(base + "/gradio_api/call/ask", data=body,
-                                         headers={"content-type": "application/json"})
+        request = urllib.request.Request(
+            base + "/gradio_api/call/ask", data=body, headers={"content-type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as r:
             event = json.loads(r.read())["event_id"]
         events = _get(f"{base}/gradio_api/call/ask/{event}", timeout=120)

@@ -8,6 +8,7 @@ the embedding model is the one prepared under GOVQA_MODEL_CACHE. The data dir is
 under a temporary XDG_DATA_HOME; its embedding cache is seeded from the session's sample index (content-addressed,
 so only the corpus-extra paragraphs are embedded here).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def _free_port() -> int:
 
 
 def _run(args, **kw) -> str:
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, encoding="utf-8",
-                          timeout=kw.pop("timeout", 900), **kw)
+    done = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, encoding="utf-8", timeout=kw.pop("timeout", 900), **kw
+    )
     assert done.returncode == 0, f"{args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
@@ -46,13 +48,26 @@ def installed(tmp_path_factory, e5_data_dir):
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=lambda d, names: [n for n in names if n in SKIP or n.endswith(".egg-info")])
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w",
-          tmp / "dist", src])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            tmp / "dist",
+            src,
+        ]
+    )
     wheel = next((tmp / "dist").glob("govreport_qa-*.whl"))
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", venv])
-    site = Path(_run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-                .strip())
+    site = Path(
+        _run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+    )
     (site / "_heavy_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     _run([venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", wheel])
 
@@ -68,11 +83,21 @@ def installed(tmp_path_factory, e5_data_dir):
 @pytest.mark.slow
 def test_wheel_installs_and_runs_from_another_folder(installed):
     bin_dir, env, work, user_data = installed
-    where = json.loads(_run([bin_dir / "python", "-c", (
-        "import json, rag, ingest, cli, ui; from rag.settings import Settings, in_checkout; s = Settings(); "
-        "print(json.dumps({'files': [m.__file__ for m in (rag, ingest, cli, ui)], 'checkout': in_checkout(), "
-        "'data': str(s.data_dir), 'reports': str(s.reports_dir), 'prompts': str(s.prompts_dir)}))")],
-        env=env, cwd=work))
+    where = json.loads(
+        _run(
+            [
+                bin_dir / "python",
+                "-c",
+                (
+                    "import json, rag, ingest, cli, ui; from rag.settings import Settings, in_checkout; s = Settings(); "
+                    "print(json.dumps({'files': [m.__file__ for m in (rag, ingest, cli, ui)], 'checkout': in_checkout(), "
+                    "'data': str(s.data_dir), 'reports': str(s.reports_dir), 'prompts': str(s.prompts_dir)}))"
+                ),
+            ],
+            env=env,
+            cwd=work,
+        )
+    )
     venv = bin_dir.parent
     assert all(Path(f).is_relative_to(venv) for f in where["files"]), where  # the wheel's code, not the checkout's
     assert where["checkout"] is False
@@ -90,13 +115,17 @@ def test_wheel_installs_and_runs_from_another_folder(installed):
     if EXTRA_CSV.exists():
         assert any(i.startswith("河北") and i.endswith("2026") for i in ids), ids
 
-    answer = json.loads(_run([bin_dir / "govqa", "ask", "济南2024年GDP增长目标是多少?", "--json"], env=env, cwd=work,
-                             timeout=300))
+    answer = json.loads(
+        _run([bin_dir / "govqa", "ask", "济南2024年GDP增长目标是多少?", "--json"], env=env, cwd=work, timeout=300)
+    )
     assert not answer["refused"] and "5.5%" in answer["text"]
     assert any(c["report_id"] == "济南-2024" for c in answer["citations"])
     if EXTRA_CSV.exists():
-        hebei = json.loads(_run([bin_dir / "govqa", "ask", "河北2025年地区生产总值增长多少?", "--json"], env=env,
-                                cwd=work, timeout=300))
+        hebei = json.loads(
+            _run(
+                [bin_dir / "govqa", "ask", "河北2025年地区生产总值增长多少?", "--json"], env=env, cwd=work, timeout=300
+            )
+        )
         assert any(c["region"] == "河北省" and c["year"] == 2026 for c in hebei["citations"]), hebei["text"]
     assert list(work.iterdir()) == []  # nothing written into the folder it ran in
 
@@ -104,8 +133,14 @@ def test_wheel_installs_and_runs_from_another_folder(installed):
     from gradio_client import Client
 
     port = _free_port()
-    server = subprocess.Popen([str(bin_dir / "govqa"), "ui", "--port", str(port)], env=env, cwd=work,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [str(bin_dir / "govqa"), "ui", "--port", str(port)],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while True:

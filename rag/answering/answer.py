@@ -1,14 +1,15 @@
 """Turning retrieved paragraphs into a checked Answer, with the extractive or the LLM answerer."""
+
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from rag.answering.checked_stream import CheckedStream
 from rag.answering.prompts import REFUSAL
+from rag.answering.verify import verify
 from rag.retrieval.retrieve import Retrieval
 from rag.types import Answer, AnswerStream
-from rag.answering.verify import verify
 
 STREAM_DIVIDER = "\n—— 最终回答 ——\n"  # in a stream, between checked text already shown and the answer that replaced it
 FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
@@ -18,8 +19,16 @@ UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可�
 def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
     """The fixed refusal, with what the catalogue lacks and the closest paragraphs as related."""
     text = REFUSAL + "".join(f"{n.rstrip('。')}。" for n in notes)
-    return Answer(question, text, refused=True, contexts=retrieval.hits, notes=notes,
-                  related=retrieval.hits[:3], answerer=answerer, seconds=time.perf_counter() - t0)
+    return Answer(
+        question,
+        text,
+        refused=True,
+        contexts=retrieval.hits,
+        notes=notes,
+        related=retrieval.hits[:3],
+        answerer=answerer,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
@@ -39,9 +48,17 @@ def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: 
     notes = list(dict.fromkeys(notes + extra))
     if extra:
         text += "\n" + "".join(f"注：{m}。" for m in extra)
-    return Answer(question, text, refused=False, citations=checked.citations, contexts=retrieval.hits,
-                  unsupported=list(checked.unsupported), notes=notes, answerer=answerer,
-                  seconds=time.perf_counter() - t0)
+    return Answer(
+        question,
+        text,
+        refused=False,
+        citations=checked.citations,
+        contexts=retrieval.hits,
+        unsupported=list(checked.unsupported),
+        notes=notes,
+        answerer=answerer,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def extractive_answer(question: str, retrieval: Retrieval, answerer, notes=(), t0: float | None = None) -> Answer:
@@ -64,7 +81,6 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extract
     could be kept), STREAM_DIVIDER and the whole final answer follow: the text shown last is always the
     Answer's."""
     from ingest.errors import LLMError
-
     from rag.answering.llm_answer import llm_answer
 
     t0 = time.perf_counter()
@@ -90,13 +106,14 @@ def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extract
             shown = checked.flush()
             if shown:
                 yield shown
-            answer = _unless_unverified(finish(question, checked.raw, retrieval, "llm", [], t0),
-                                        question, retrieval, extractive, t0)
+            answer = _unless_unverified(
+                finish(question, checked.raw, retrieval, "llm", [], t0), question, retrieval, extractive, t0
+            )
         except LLMError as e:
             answer = extractive_answer(question, retrieval, extractive, [FALLBACK_NOTE.format(error=e.message)], t0)
         state["answer"] = answer
         if answer.text.startswith(checked.shown):
-            rest = answer.text[len(checked.shown):]
+            rest = answer.text[len(checked.shown) :]
         else:  # replaced after checked text was shown (the LLM failed mid-reply, or none of it could be kept)
             rest = (STREAM_DIVIDER if checked.shown else "") + answer.text
         if rest:
@@ -112,6 +129,8 @@ def _unless_unverified(answer: Answer, question: str, retrieval: Retrieval, extr
     """
     if not (answer.refused and answer.unsupported):
         return answer
-    fallback = extractive_answer(question, retrieval, extractive, [UNVERIFIED_NOTE.format(count=len(answer.unsupported))], t0)
+    fallback = extractive_answer(
+        question, retrieval, extractive, [UNVERIFIED_NOTE.format(count=len(answer.unsupported))], t0
+    )
     fallback.unsupported = list(answer.unsupported) + list(fallback.unsupported)
     return fallback

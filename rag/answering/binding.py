@@ -23,6 +23,7 @@ A value match alone is not enough: "地区生产总值增长6.5%以上" must not
 Limits: words the paragraph does not use ("GDP" for 地区生产总值) cannot bind; "A、B分别增长x%、y%" puts
 both figures in one clause, so either value passes for either indicator.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,9 @@ _FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c not in (0xFF0C, 0xFF1
 _CLAUSE_SEP = "，,；;：:。！？!?\n|"
 _SENTENCE_END = "；;。！？!?\n|"
 _CLOSERS = "”’」』）)"
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*(?:年?\s*[-~—–至到]\s*((?:19|20)\d\d)\s*)?年(?!\s*(?:的)?(?:政府)?(?:工作)?报告)")
+_YEAR = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)\s*(?:年?\s*[-~—–至到]\s*((?:19|20)\d\d)\s*)?年(?!\s*(?:的)?(?:政府)?(?:工作)?报告)"
+)
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 _PREV_WEIGHT = 0.5
 

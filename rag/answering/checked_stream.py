@@ -5,6 +5,7 @@ the reply has ended. A sentence is shown when it is complete (its end and any ci
 have arrived; a table row when its line ends) and the shared check (verify.verify) keeps it, with canonical
 marks; a sentence the check removes is never shown. Joined, the pieces are exactly `verify(reply).text`.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Citation marks in answer text: find the canonical and tolerant forms, resolve them against retrieved hits."""
+
 from __future__ import annotations
 
 import re

@@ -6,21 +6,22 @@ its paragraph ranked, whether it states a figure when the question wants one, an
 about the time the question asks about — so that weights fit on one set of questions carry over to
 another wording. Nothing here knows any question.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
 
 import numpy as np
 
 from rag.answering.numbers import extract_numbers, number_supported
-from rag.retrieval.plan import Group
 from rag.index.sentences import SentenceTable, split_sentences
-from rag.retrieval.timeline import Time, paragraph_times, time_at
 from rag.index.tokenize import tokens
+from rag.retrieval.plan import Group
+from rag.retrieval.timeline import Time, paragraph_times, time_at
 from rag.types import Hit
 
 FEATURES = (
@@ -61,8 +62,10 @@ GROUP_FEATURES = (
 )
 
 
-_GAPS = [(FEATURES.index(f"{name}_gap"), FEATURES.index(name if name != "dense" else "dense_sentence"))
-         for name in ("dense", "lexical", "characters")]
+_GAPS = [
+    (FEATURES.index(f"{name}_gap"), FEATURES.index(name if name != "dense" else "dense_sentence"))
+    for name in ("dense", "lexical", "characters")
+]
 _CJK_BIGRAM = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
 _YEARISH = re.compile(r"\d|年$")
 _YEARS_IN_TEXT = re.compile(r"20\d\d\s*年?")
@@ -91,8 +94,14 @@ class QuestionView:
     associations: dict[str, dict[str, float]]  # question word -> report words learned to answer it, with strength
 
     @classmethod
-    def of(cls, question: str, names: list[str], idf: Callable[[str], float], figure_wanted: float,
-           associations: dict[str, dict[str, float]] | None = None) -> "QuestionView":
+    def of(
+        cls,
+        question: str,
+        names: list[str],
+        idf: Callable[[str], float],
+        figure_wanted: float,
+        associations: dict[str, dict[str, float]] | None = None,
+    ) -> QuestionView:
         core = question
         for name in sorted(set(names), key=len, reverse=True):
             core = core.replace(name, " ")
@@ -135,7 +144,7 @@ def _credit(term: str, low: str) -> float:
     """1 for a word found whole; for a longer word, the share of its character bigrams found."""
     if term in low:
         return 1.0
-    grams = [term[i:i + 2] for i in range(len(term) - 1)]
+    grams = [term[i : i + 2] for i in range(len(term) - 1)]
     return 0.5 * sum(g in low for g in grams) / len(grams) if len(grams) > 1 else 0.0
 
 
@@ -151,8 +160,13 @@ def _role(t: Time | None, report_year: int) -> str | None:
     return "review" if t.end < report_year else "plan" if t.start >= report_year else None
 
 
-def candidates(view: QuestionView, groups: list[tuple[Group, list[Hit]]], sentences: SentenceTable | None,
-               qvec: np.ndarray | None, times_of: Callable[[str], dict[int, list]]) -> list[Candidate]:
+def candidates(
+    view: QuestionView,
+    groups: list[tuple[Group, list[Hit]]],
+    sentences: SentenceTable | None,
+    qvec: np.ndarray | None,
+    times_of: Callable[[str], dict[int, list]],
+) -> list[Candidate]:
     """Every sentence of every hit, with features. `times_of(report_id)` gives its paragraph times."""
     out: list[Candidate] = []
     for g, (group, hits) in enumerate(groups):
@@ -171,27 +185,30 @@ def candidates(view: QuestionView, groups: list[tuple[Group, list[Hit]]], senten
                 match = 1.0 if asked and st is not None and st in asked else 0.0
                 conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
                 srole = _role(st, hit.year)
-                x = np.array([
-                    dense or 0.0,
-                    0.0,  # dense_gap, set below
-                    hit.dense_score or 0.0,
-                    1.0 / (1 + rank),
-                    view.lexical(low),
-                    view.characters(text),
-                    0.0,  # lexical_gap
-                    0.0,  # characters_gap
-                    view.rarest(low),
-                    view.associated(low),
-                    has_fig,
-                    has_fig * view.figure_wanted,
-                    match,
-                    conflict,
-                    1.0 if want and srole == want else 0.0,
-                    1.0 if want and srole and srole != want else 0.0,
-                    1.0 if i == 0 else 0.0,
-                    math.log1p(len(text)) / 5,
-                    1.0 if len(text) <= 20 and not has_fig else 0.0,
-                ], dtype=np.float32)
+                x = np.array(
+                    [
+                        dense or 0.0,
+                        0.0,  # dense_gap, set below
+                        hit.dense_score or 0.0,
+                        1.0 / (1 + rank),
+                        view.lexical(low),
+                        view.characters(text),
+                        0.0,  # lexical_gap
+                        0.0,  # characters_gap
+                        view.rarest(low),
+                        view.associated(low),
+                        has_fig,
+                        has_fig * view.figure_wanted,
+                        match,
+                        conflict,
+                        1.0 if want and srole == want else 0.0,
+                        1.0 if want and srole and srole != want else 0.0,
+                        1.0 if i == 0 else 0.0,
+                        math.log1p(len(text)) / 5,
+                        1.0 if len(text) <= 20 and not has_fig else 0.0,
+                    ],
+                    dtype=np.float32,
+                )
                 out.append(Candidate(g, hit, rank, i, text, st, x))
     _set_gaps(out)
     return out
@@ -201,7 +218,7 @@ def _set_gaps(cands: list[Candidate]) -> None:
     """The *_gap features: each value against the best of its group (the question's own scale)."""
     best: dict[tuple[int, int], float] = {}
     for c in cands:
-        for gap, col in _GAPS:
+        for _, col in _GAPS:
             best[c.group, col] = max(best.get((c.group, col), -1e9), float(c.x[col]))
     for c in cands:
         for gap, col in _GAPS:
@@ -214,21 +231,31 @@ def group_names(groups: list[tuple[Group, list[Hit]]]) -> list[str]:
     return names + [g.region for g, _ in groups if g.region]
 
 
-def group_features(cands: list[Candidate], x: np.ndarray, probs: np.ndarray, group: int, question: str,
-                   hits: list[Hit], standout: float = 0.0) -> np.ndarray:
+def group_features(
+    cands: list[Candidate],
+    x: np.ndarray,
+    probs: np.ndarray,
+    group: int,
+    question: str,
+    hits: list[Hit],
+    standout: float = 0.0,
+) -> np.ndarray:
     """GROUP_FEATURES of one group (`x`, `probs`: the candidates' feature rows and sentence probabilities;
     `standout`: ReportSentences.standout)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
     asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
     missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
     conflict = FEATURES.index("time_conflict")
-    return np.array([
-        1.0 if missing else 0.0,
-        1.0 if mine and all(x[i, conflict] for i in mine) else 0.0,
-        standout,
-        1.0 if _agree(hits) else 0.0,
-        max((float(probs[i]) for i in mine), default=0.0),
-    ], dtype=np.float32)
+    return np.array(
+        [
+            1.0 if missing else 0.0,
+            1.0 if mine and all(x[i, conflict] for i in mine) else 0.0,
+            standout,
+            1.0 if _agree(hits) else 0.0,
+            max((float(probs[i]) for i in mine), default=0.0),
+        ],
+        dtype=np.float32,
+    )
 
 
 def _agree(hits: list[Hit]) -> bool:

@@ -6,6 +6,7 @@ supports them, framed as "the most relevant text" when the best is weak, and lef
 when no group has any) when the group's fitted answerability is below the policy's threshold or every
 sentence speaks of another time than asked.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answering.evidence import (FEATURES, Candidate, QuestionView, ReportSentences, ReportTimes, candidates,
-                                   group_features, group_names)
-from rag.retrieval.retrieve import Retrieval
+from rag.answering.evidence import (
+    FEATURES,
+    Candidate,
+    QuestionView,
+    ReportSentences,
+    ReportTimes,
+    candidates,
+    group_features,
+    group_names,
+)
 from rag.answering.scorer import Policy, Scorer
+from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
@@ -42,8 +51,13 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
         """The candidate sentences of every group, their feature rows and their probabilities."""
-        view = QuestionView.of(question, group_names(retrieval.groups), self.index.keyword.idf,
-                               self.scorer.figure_wanted(question), self.scorer.associations)
+        view = QuestionView.of(
+            question,
+            group_names(retrieval.groups),
+            self.index.keyword.idf,
+            self.scorer.figure_wanted(question),
+            self.scorer.associations,
+        )
         cands = candidates(view, retrieval.groups, self.sentences, retrieval.qvec, self.times)
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         return cands, x, self.scorer.predict(x)
@@ -55,19 +69,33 @@ class ExtractiveAnswerer:
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
-def answerability(question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray,
-                  model, standouts: list[float]) -> list[float]:
+def answerability(
+    question: str,
+    retrieval: Retrieval,
+    cands: list[Candidate],
+    x: np.ndarray,
+    probs: np.ndarray,
+    model,
+    standouts: list[float],
+) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = [group_features(cands, x, probs, g, question, hits, standouts[g])
-            for g, (_, hits) in enumerate(retrieval.groups)]
+    rows = [
+        group_features(cands, x, probs, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(retrieval.groups)
+    ]
     return [float(p) for p in model.predict(np.stack(rows))] if rows else []
 
 
 def select(cands: list[Candidate], probs: np.ndarray, group: int, answerable: float, policy: Policy) -> list[Pick]:
     """The sentences of one group to quote, best first; [] when its answerability is below the refusal threshold."""
     conflict = FEATURES.index("time_conflict")
-    mine = sorted((Pick(c, float(p)) for c, p in zip(cands, probs)
-                   if c.group == group and not (policy.skip_conflicts and c.x[conflict])), key=lambda k: -k.p)
+    mine = sorted(
+        (
+            Pick(c, float(p))
+            for c, p in zip(cands, probs)
+            if c.group == group and not (policy.skip_conflicts and c.x[conflict])
+        ),
+        key=lambda k: -k.p,
+    )
     if not mine or answerable < policy.refuse_below:
         return []
     out: list[Pick] = []
@@ -82,8 +110,9 @@ def select(cands: list[Candidate], probs: np.ndarray, group: int, answerable: fl
     return out
 
 
-def compose(retrieval: Retrieval, cands: list[Candidate], probs: np.ndarray, answerable: list[float],
-            policy: Policy) -> tuple[str, list[Pick]]:
+def compose(
+    retrieval: Retrieval, cands: list[Candidate], probs: np.ndarray, answerable: list[float], policy: Policy
+) -> tuple[str, list[Pick]]:
     """The answer text with citation marks and the picks it quotes; "" when no group is answered."""
     groups = retrieval.groups
     comparison = len(groups) > 1

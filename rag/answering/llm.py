@@ -1,11 +1,13 @@
 """A chat client for any OpenAI-compatible endpoint: retries with backoff, streaming, <think> removal.
 
 Every failure, a reply that is not a chat completion included, is an LLMError (the answerer falls back on it)."""
+
 from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import httpx
 import openai

@@ -1,7 +1,8 @@
 """The LLM answerer: numbered context paragraphs + question -> the model's raw cited answer."""
+
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from rag.answering.llm import ChatLLM
 from rag.answering.prompts import Prompt

@@ -6,6 +6,7 @@ Not figures: years (2023年, a bare 2024), dates and times (1月30日, 7月份, 
 (第12段, 第39位), list markers at a line start ("1." "2、" "1 标题"), "(3)"/"（3）", footnote refs [12],
 citation marks, and Chinese-numeral words (十四五, 两个, 三年): only Arabic digits are read.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,23 @@ _MEASURE_WORDS = set(
     "亩吨斤米元倍天年周轮宗笔例校园村镇乡县区市省港站号版级星环线"
 )
 _SUFFIX_QUALIFIERS = ["左右", "上下", "以上", "以内", "以下", "之多", "多", "余"]
-_NEAR_PREFIX = ["不低于", "不少于", "不超过", "不高于", "超过", "突破", "达到", "高于", "低于", "大约", "接近", "约", "近", "逾", "超"]
+_NEAR_PREFIX = [
+    "不低于",
+    "不少于",
+    "不超过",
+    "不高于",
+    "超过",
+    "突破",
+    "达到",
+    "高于",
+    "低于",
+    "大约",
+    "接近",
+    "约",
+    "近",
+    "逾",
+    "超",
+]
 _SENTENCE_PREFIX = ["力争", "争取"]
 
 # Qualifiers that change what a figure means, grouped by meaning; "达到" is neutral and never checked.
@@ -43,9 +60,7 @@ QUALIFIER_GROUPS = {
 }
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
-_FIGURE = re.compile(
-    rf"(?<![\d.A-Za-z])(?P<a>{_NUM})(?:\s*(?P<range>%?\s*[-~至到]\s*)(?P<b>{_NUM}))?(?![\d])"
-)
+_FIGURE = re.compile(rf"(?<![\d.A-Za-z])(?P<a>{_NUM})(?:\s*(?P<range>%?\s*[-~至到]\s*)(?P<b>{_NUM}))?(?![\d])")
 _IGNORED = [
     re.compile(r"(?:19|20)\d\d\s*[-~至到]\s*(?:19|20)\d\d\s*年"),  # year ranges
     re.compile(r"(?<!\d)(?:19|20)\d\d\s*年(?:度)?"),  # years
@@ -55,7 +70,9 @@ _IGNORED = [
     re.compile(r"第\s*\d+"),  # ordinals
     re.compile(r"[\[［]\d{1,3}[\]］]"),  # footnote refs
     re.compile(r"[(（]\d{1,2}[)）]"),  # (3) list markers
-    re.compile(r"(?m)^[ \t]*(?:[-*+>#][ \t]*)*\d{1,2}(?:[.、)）](?!\d)|[ \t]+(?![\d\s个项家所座条万亿千百%倍年天人名]))"),  # 1. / 2、 / "1 标题"
+    re.compile(
+        r"(?m)^[ \t]*(?:[-*+>#][ \t]*)*\d{1,2}(?:[.、)）](?!\d)|[ \t]+(?![\d\s个项家所座条万亿千百%倍年天人名]))"
+    ),  # 1. / 2、 / "1 标题"
 ]
 _CLAUSE_END = "，,、；;。！？!?：:\n\x00"
 _SENTENCE_END = "；;。！？!?\n"
@@ -171,10 +188,36 @@ def units_match(answer_unit: str, text_unit: str) -> bool:
 
 
 _FAMILIES = {
-    "元": "money", "美元": "money", "%": "share", "个百分点": "points", "斤": "mass", "吨": "mass", "公斤": "mass",
-    "千克": "mass", "人": "people", "人次": "people", "名": "people", "户": "households", "亩": "area",
-    "平方米": "area", "个": "count", "项": "count", "家": "count", "所": "count", "座": "count", "条": "count",
-    "台": "count", "套": "count", "件": "count", "场": "count", "次": "count", "平方公里": "area", "公顷": "area", "公里": "length", "千米": "length", "米": "length",
+    "元": "money",
+    "美元": "money",
+    "%": "share",
+    "个百分点": "points",
+    "斤": "mass",
+    "吨": "mass",
+    "公斤": "mass",
+    "千克": "mass",
+    "人": "people",
+    "人次": "people",
+    "名": "people",
+    "户": "households",
+    "亩": "area",
+    "平方米": "area",
+    "个": "count",
+    "项": "count",
+    "家": "count",
+    "所": "count",
+    "座": "count",
+    "条": "count",
+    "台": "count",
+    "套": "count",
+    "件": "count",
+    "场": "count",
+    "次": "count",
+    "平方公里": "area",
+    "公顷": "area",
+    "公里": "length",
+    "千米": "length",
+    "米": "length",
 }
 
 

@@ -11,6 +11,7 @@ Variables are written ``$name`` (string.Template, so JSON braces need no escapin
 dollar sign is ``$$``). ``refusal`` is filled in by `Prompt.render` from `REFUSAL`, the one fixed
 refusal phrase of the project.
 """
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ of the answer policy, chosen by
 leave-one-report-out cross-validation; and the word associations learned from the training answers (which
 report words answer which question words: 经济 -> 生产总值). Nothing in it is set by hand.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import ConfigError
-
 from rag.answering.evidence import DENSE, FEATURES, GROUP_FEATURES
 
 DEFAULT_PATH = Path(__file__).parent / "models" / "answerability.json"
@@ -59,13 +59,24 @@ class LinearModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_dict(self) -> dict:
-        return {"features": self.features, "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+        return {
+            "features": self.features,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict, names: tuple[str, ...] = FEATURES) -> "LinearModel":
-        return cls(list(d["features"]), np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
-                   float(d["intercept"]), names)
+    def from_dict(cls, d: dict, names: tuple[str, ...] = FEATURES) -> LinearModel:
+        return cls(
+            list(d["features"]),
+            np.array(d["mean"]),
+            np.array(d["scale"]),
+            np.array(d["coef"]),
+            float(d["intercept"]),
+            names,
+        )
 
 
 def mode_features(mode: str) -> list[str]:
@@ -94,7 +105,7 @@ class Scorer:
 
 def figure_probability(question: str, ngrams: dict[str, float], intercept: float) -> float:
     """P(the question wants a figure) from the character 1-2-gram logistic regression's weights."""
-    grams = {question[i:i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
+    grams = {question[i : i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
     return 1.0 / (1.0 + math.exp(-(intercept + sum(ngrams.get(g, 0.0) for g in grams))))
 
 
@@ -106,10 +117,18 @@ def load_scorer(mode: str | None = None, path: Path | None = None) -> Scorer:
         data = json.loads(path.read_text(encoding="utf-8"))
         mode = mode or data["preferred"]
         m = data["models"][mode]
-        return Scorer(LinearModel.from_dict(m["sentence"]), LinearModel.from_dict(m["answerable"], GROUP_FEATURES),
-                      Policy(**m["policy"]),
-                      dict(data["figure_question"]["ngrams"]), float(data["figure_question"]["intercept"]), mode,
-                      data["associations"])
+        return Scorer(
+            LinearModel.from_dict(m["sentence"]),
+            LinearModel.from_dict(m["answerable"], GROUP_FEATURES),
+            Policy(**m["policy"]),
+            dict(data["figure_question"]["ngrams"]),
+            float(data["figure_question"]["intercept"]),
+            mode,
+            data["associations"],
+        )
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"answerability model {path} is missing or unreadable ({e})",
-                          fix="re-fit it from the training questions: govqa eval fit", path=str(path)) from e
+        raise ConfigError(
+            f"answerability model {path} is missing or unreadable ({e})",
+            fix="re-fit it from the training questions: govqa eval fit",
+            path=str(path),
+        ) from e

@@ -17,6 +17,7 @@ Rules (pure, deterministic):
   sentence(s) (split at 。！？；) holding the cited figures, else the sentence sharing the most character
   bigrams with the claim, "" if none shares any. A quote is always a substring of the paragraph text.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ _PARA_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
 _CLUSTER_GAP = re.compile(r"[\s、，,；;和及与]*")
 _EMPTY_LINE = re.compile(r"[\s\-*+>#|:：]*(?:\d{1,2}[.、)）])?\s*")
 _MAX_QUOTE_SENTENCES = 3
-_ECHO = re.compile(r"[\s\-*>]*(?:\[\d+\]\s*)?(?:【[^【】\n]*】\s*)*[^\s·【】]{2,16}\s*·\s*20\d\d年政府工作报告(?:\s*·|\s*$)")
+_ECHO = re.compile(
+    r"[\s\-*>]*(?:\[\d+\]\s*)?(?:【[^【】\n]*】\s*)*[^\s·【】]{2,16}\s*·\s*20\d\d年政府工作报告(?:\s*·|\s*$)"
+)
 
 
 @dataclass
@@ -75,9 +78,15 @@ def _structural(claim: str) -> bool:
     if claim.lstrip().startswith("|"):  # a table row without figures: a header or a label row
         return True
     body = claim.strip().strip("-*+>#| \t")
-    return (not body or body.endswith(("：", ":")) or "未提及" in body or body.startswith("注")
-            or re.search(r"库中没有|仅见于|无法回答|不完整|截断", body) is not None
-            or re.fullmatch(r"[\s|:：\-—]+", body) is not None or len(re.findall(r"[\u4e00-\u9fff]", body)) < 6)
+    return (
+        not body
+        or body.endswith(("：", ":"))
+        or "未提及" in body
+        or body.startswith("注")
+        or re.search(r"库中没有|仅见于|无法回答|不完整|截断", body) is not None
+        or re.fullmatch(r"[\s|:：\-—]+", body) is not None
+        or len(re.findall(r"[\u4e00-\u9fff]", body)) < 6
+    )
 
 
 def _check(claim: _Claim, hits: list[Hit]) -> bool:
@@ -159,6 +168,8 @@ def verify(text: str, hits: list[Hit]) -> Verified:
             cited.append(hit)
     citations = []
     for hit in cited:
-        claims = [c for c in kept_claims if any(getattr(find_hit(m, hits), "id", None) == hit.id for m in find_marks(c.text))]
+        claims = [
+            c for c in kept_claims if any(getattr(find_hit(m, hits), "id", None) == hit.id for m in find_marks(c.text))
+        ]
         citations.append(Citation.from_hit(hit, _quote(hit, claims)))
     return Verified(final, citations, unsupported, [m.raw for m in dropped])

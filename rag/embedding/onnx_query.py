@@ -8,6 +8,7 @@ folder's ``tokenizer.json``, mean pooling and L2 normalisation: ~2.5 s to load, 
 cosine > 0.9999 against ``SentenceTransformer(folder)`` (tested). Passages are still embedded by
 sentence-transformers.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,9 +73,9 @@ def export_onnx(folder: Path) -> Path:
         return folder / ONNX_DIR / ONNX_FILE
     _remove_leftovers(folder)
     import torch
+    from transformers import AutoModel
 
     from rag.embedding.e5convert import share_mode
-    from transformers import AutoModel
 
     class _Encoder(torch.nn.Module):
         def __init__(self, model):
@@ -95,8 +96,13 @@ def export_onnx(folder: Path) -> Path:
             # the tracer warns about shape checks that are constant for an encoder fed a full attention mask
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                model, (ids, mask), str(staging / ONNX_FILE), input_names=["input_ids", "attention_mask"],
-                output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
+                model,
+                (ids, mask),
+                str(staging / ONNX_FILE),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["last_hidden_state"],
+                opset_version=OPSET,
+                dynamo=False,
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
             )
         marker = _export_marker(folder, (staging / ONNX_FILE).stat().st_size)
@@ -122,7 +128,7 @@ def no_telemetry() -> None:
     os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
 
 
-def open_query_encoder(folder: Path, threads: int = 2) -> "OnnxQueryEncoder":
+def open_query_encoder(folder: Path, threads: int = 2) -> OnnxQueryEncoder:
     """Export the folder if needed and load its question encoder; a failure is a ConfigError saying what to do."""
     folder = Path(folder)
     try:
@@ -130,12 +136,12 @@ def open_query_encoder(folder: Path, threads: int = 2) -> "OnnxQueryEncoder":
         return OnnxQueryEncoder(folder, threads)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a failed export or a damaged file: say which and what to do
+    except Exception as exc:
         raise ConfigError(
             f"the ONNX question encoder cannot be prepared or loaded ({exc})",
             path=str(folder / ONNX_DIR),
             fix="delete that folder to export it again (govqa prepare-model), "
-                "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
+            "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
         ) from exc
 
 
@@ -150,20 +156,26 @@ class OnnxQueryEncoder:
         folder = Path(folder)
         pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
         if pooling.get("pooling_mode") != "mean" or not pooling.get("include_prompt", True):
-            raise ConfigError(f"the ONNX query encoder needs mean pooling over all tokens, the folder has "
-                              f"{pooling}", path=str(folder), fix="set GOVQA_QUERY_ENCODER=torch")
+            raise ConfigError(
+                f"the ONNX query encoder needs mean pooling over all tokens, the folder has {pooling}",
+                path=str(folder),
+                fix="set GOVQA_QUERY_ENCODER=torch",
+            )
         config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(config.get("model_max_length", 512)))
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(config.get("pad_token", "<pad>")),
-                                      pad_token=config.get("pad_token", "<pad>"))
+        self.tokenizer.enable_padding(
+            pad_id=self.tokenizer.token_to_id(config.get("pad_token", "<pad>")),
+            pad_token=config.get("pad_token", "<pad>"),
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         # no busy-waiting between ops: on 2 shared cores a spinning pool starves the other requests
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(folder / ONNX_DIR / ONNX_FILE), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(folder / ONNX_DIR / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text (texts already carry their prefix)."""

@@ -1,4 +1,5 @@
 """Keyword search: BM25 (bm25s) over jieba tokens, scoring every chunk so callers can filter."""
+
 from __future__ import annotations
 
 import numpy as np

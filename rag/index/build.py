@@ -1,4 +1,5 @@
 """Keeping the corpus and index up to date: ingest files, merge them into the corpus, write a new index generation."""
+
 from __future__ import annotations
 
 import time
@@ -12,7 +13,6 @@ from ingest.errors import ConfigError, IndexError_
 from ingest.limits import MB, Limits
 from ingest.model import Corpus, FileProblem, Report
 from ingest.store import load_corpus, save_corpus
-
 from rag.index.lock import writer_lock
 from rag.index.store import LoadedIndex, build_index, remove_dead_partials
 from rag.settings import Settings
@@ -47,15 +47,23 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
 def embedding_cache(settings: Settings, embedder, deadline: float | None = None, deadline_setting: str = ""):
     from rag.embedding.cache import EmbeddingCache
 
-    return EmbeddingCache(settings.data_dir / "cache" / "embeddings", embedder.identity, embedder.dim,
-                          flush_every=settings.embed_batch_size * settings.embed_flush_batches,
-                          deadline=deadline, deadline_setting=deadline_setting)
+    return EmbeddingCache(
+        settings.data_dir / "cache" / "embeddings",
+        embedder.identity,
+        embedder.dim,
+        flush_every=settings.embed_batch_size * settings.embed_flush_batches,
+        deadline=deadline,
+        deadline_setting=deadline_setting,
+    )
 
 
 def ingest_limits(settings: Settings) -> Limits:
     """The file limits the settings set (GOVQA_MAX_FILE_MB, GOVQA_MAX_UNZIPPED_MB, GOVQA_MAX_TEXT_CHARS)."""
-    return Limits(max_file_bytes=int(settings.max_file_mb * MB), max_unzipped_bytes=int(settings.max_unzipped_mb * MB),
-                  max_text_chars=settings.max_text_chars)
+    return Limits(
+        max_file_bytes=int(settings.max_file_mb * MB),
+        max_unzipped_bytes=int(settings.max_unzipped_mb * MB),
+        max_text_chars=settings.max_text_chars,
+    )
 
 
 @dataclass
@@ -91,10 +99,14 @@ def refuse_replacements(old: Corpus, new: Corpus) -> tuple[Corpus, list[FileProb
         if first is None or _same_file(first, r):
             kept.append(r)
             continue
-        refused.append(FileProblem(
-            r.source, f"report {r.id} is already in the corpus, from {first.source}; not replaced",
-            f"to replace it, ingest again with --replace (Python: replace=True; UI: tick 替换同编号的已有报告), "
-            f"or remove it first: govqa remove {r.id}; if this is another report, set its region/year in the manifest"))
+        refused.append(
+            FileProblem(
+                r.source,
+                f"report {r.id} is already in the corpus, from {first.source}; not replaced",
+                f"to replace it, ingest again with --replace (Python: replace=True; UI: tick 替换同编号的已有报告), "
+                f"or remove it first: govqa remove {r.id}; if this is another report, set its region/year in the manifest",
+            )
+        )
     gone = {r.id for r in new.reports} - {r.id for r in kept}
     listed = [x if x.report_id not in gone else replace_field(x, report_id=None, has_text=False) for x in new.listed]
     return Corpus(reports=kept, listed=listed, problems=new.problems + refused), refused
@@ -106,8 +118,11 @@ def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tupl
     `refused`: the problems of reports refused by refuse_replacements (their files' old reports are kept).
     """
     refused = list(refused)
-    sources = ({r.source for r in new.reports} | {x.source for x in new.listed}
-               | {p.path for p in new.problems if not p.warning and p not in refused})
+    sources = (
+        {r.source for r in new.reports}
+        | {x.source for x in new.listed}
+        | {p.path for p in new.problems if not p.warning and p not in refused}
+    )
     ids = {r.id for r in new.reports}
     kept = [r for r in old.reports if r.source not in sources and r.id not in ids]
     replaced = [r.id for r in old.reports if r not in kept]
@@ -121,10 +136,20 @@ def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tupl
     return merged, added, replaced
 
 
-def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterable[str] = (), progress: bool = False,
-           manifest: Path | None = None, embedder=None, index: bool = True, replace: bool = False,
-           wait: bool = True, on_wait: Callable[[str], None] | None = None,
-           time_limit: float | None = None, time_limit_setting: str = "") -> Update:
+def update(
+    settings: Settings,
+    paths: Iterable[str | Path] = (),
+    remove: Iterable[str] = (),
+    progress: bool = False,
+    manifest: Path | None = None,
+    embedder=None,
+    index: bool = True,
+    replace: bool = False,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+    time_limit: float | None = None,
+    time_limit_setting: str = "",
+) -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
 
     Unchanged paragraphs are not embedded again (embedding cache). A failure at any step leaves the
@@ -156,8 +181,9 @@ def update(settings: Settings, paths: Iterable[str | Path] = (), remove: Iterabl
         corpus, added, replaced = merge(old, new, refused)
         unknown = [r for r in remove if r not in {x.id for x in corpus.reports}]
         if unknown:
-            raise ConfigError(f"no report with id {', '.join(unknown)} in the corpus",
-                              fix="see the ids with: govqa catalogue")
+            raise ConfigError(
+                f"no report with id {', '.join(unknown)} in the corpus", fix="see the ids with: govqa catalogue"
+            )
         corpus.reports = [r for r in corpus.reports if r.id not in remove]
         gen, embedded, reused = None, 0, 0
         if index:

@@ -5,6 +5,7 @@ lock (flock), so it is released when its holder exits or is killed; the holder's
 so that a waiting writer can say whom it waits for. Readers never take it: generations are swapped
 atomically and `load_index` retries once when the generation it read vanished under it.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ def pid_alive(pid: int) -> bool:
 
 
 @contextmanager
-def writer_lock(data_dir: Path, wait: bool = True, what: str = "",
-                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+def writer_lock(
+    data_dir: Path, wait: bool = True, what: str = "", on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Hold the data dir's writer lock for the `with` block.
 
     When another writer holds it: with wait=False raise BusyError at once (naming the holder); else call
@@ -69,17 +71,21 @@ def writer_lock(data_dir: Path, wait: bool = True, what: str = "",
     except Timeout:
         who = _describe(holder(data_dir))
         if not wait:
-            raise BusyError(f"{who} is writing to this data dir (ingest, index or remove)", path=str(data_dir),
-                            fix="wait for it to finish and run the command again (or leave out --no-wait to wait)"
-                            ) from None
+            raise BusyError(
+                f"{who} is writing to this data dir (ingest, index or remove)",
+                path=str(data_dir),
+                fix="wait for it to finish and run the command again (or leave out --no-wait to wait)",
+            ) from None
         if on_wait is not None:
             on_wait(f"{data_dir}: {who} is writing to this data dir; waiting for it to finish …")
         lock.acquire()
     try:
         owner = data_dir / OWNER_NAME
         tmp = owner.with_name(f"{OWNER_NAME}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "what": what,
-                                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"pid": os.getpid(), "what": what, "since": time.strftime("%Y-%m-%d %H:%M:%S")}),
+            encoding="utf-8",
+        )
         os.replace(tmp, owner)
         yield
     finally:

@@ -4,6 +4,7 @@ Like llama-index's SentenceWindowNodeParser, every paragraph is also split into 
 sentence is embedded when the index is built (through the same embedding cache, by content hash),
 so that an answer can weigh each sentence of the retrieved paragraphs against the question.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The on-disk index: one generation = corpus snapshot + TextNodes + FAISS vectors + BM25 tokens, switched atomically."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,6 @@ from ingest import chunk_report
 from ingest.errors import IndexError_
 from ingest.model import Chunk, Corpus, Report
 from ingest.store import load_corpus, save_corpus
-
 from rag.index.bm25 import KeywordIndex
 from rag.index.sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
 from rag.index.tokenize import tokens
@@ -108,12 +108,17 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
         with open(tmp / "tokens.json", "w", encoding="utf-8") as f:
             json.dump([tokens(c.embed_text) for c in chunks], f, ensure_ascii=False)
         dim = None
-        sentence_texts, sentence_spans = paragraph_sentences(corpus, list(dict.fromkeys(c.paragraph_id for c in chunks)))
+        sentence_texts, sentence_spans = paragraph_sentences(
+            corpus, list(dict.fromkeys(c.paragraph_id for c in chunks))
+        )
         sentence_vecs = None
         if embedder is not None:
             texts = [c.embed_text for c in chunks]
-            embed = ((lambda t: cache.embed(t, embedder, progress=progress)) if cache is not None
-                     else (lambda t: embedder.embed_passages(t, progress)))
+            embed = (
+                (lambda t: cache.embed(t, embedder, progress=progress))
+                if cache is not None
+                else (lambda t: embedder.embed_passages(t, progress))
+            )
             vecs = np.asarray(embed(texts), dtype=np.float32)
             dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
             _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
@@ -155,9 +160,15 @@ def _write_faiss(vecs: np.ndarray, dim: int, nodes, path: Path) -> None:
 
 def _prune(index_dir: Path, keep: str) -> None:
     """Remove finished generations older than `keep` and the KEEP_PREVIOUS before it; never a .partial folder."""
-    done = sorted((p for p in index_dir.iterdir() if p.is_dir() and p.name.startswith("gen-")
-                   and not p.name.endswith(PARTIAL) and p.name != keep), key=lambda p: p.stat().st_mtime)
-    for p in done[:max(0, len(done) - KEEP_PREVIOUS)]:
+    done = sorted(
+        (
+            p
+            for p in index_dir.iterdir()
+            if p.is_dir() and p.name.startswith("gen-") and not p.name.endswith(PARTIAL) and p.name != keep
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for p in done[: max(0, len(done) - KEEP_PREVIOUS)]:
         shutil.rmtree(p, ignore_errors=True)
 
 
@@ -200,7 +211,9 @@ def current_generation(index_dir: Path) -> Path:
         )
     gen = index_dir / pointer.read_text(encoding="utf-8").strip()
     if not (gen / "manifest.json").exists():
-        raise IndexError_(f"index generation {gen.name} is missing or incomplete", fix="rebuild: govqa index", path=str(gen))
+        raise IndexError_(
+            f"index generation {gen.name} is missing or incomplete", fix="rebuild: govqa index", path=str(gen)
+        )
     return gen
 
 
@@ -223,9 +236,11 @@ def load_index(index_dir: Path) -> LoadedIndex:
     try:
         return _load_generation(current_generation(index_dir))
     except IndexError_ as second:
-        raise IndexError_(f"{second.message}; the index changed twice while it was being loaded",
-                          fix="another process is rebuilding it: try again when it has finished "
-                              "(or rebuild: govqa index)", path=second.path) from second
+        raise IndexError_(
+            f"{second.message}; the index changed twice while it was being loaded",
+            fix="another process is rebuilding it: try again when it has finished (or rebuild: govqa index)",
+            path=second.path,
+        ) from second
 
 
 def _load_generation(gen: Path) -> LoadedIndex:
@@ -235,7 +250,9 @@ def _load_generation(gen: Path) -> LoadedIndex:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != INDEX_FORMAT:
             raise IndexError_(
-                f"index format {manifest.get('format')} is not {INDEX_FORMAT}", fix="rebuild: govqa index", path=str(gen)
+                f"index format {manifest.get('format')} is not {INDEX_FORMAT}",
+                fix="rebuild: govqa index",
+                path=str(gen),
             )
         corpus = load_corpus(gen / "corpus.json")
         chunks = []
@@ -256,7 +273,9 @@ def _load_generation(gen: Path) -> LoadedIndex:
     except IndexError_:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as e:  # faiss raises RuntimeError on a bad file
-        raise IndexError_(f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)) from e
+        raise IndexError_(
+            f"index generation {gen.name} is unreadable ({e})", fix="rebuild: govqa index", path=str(gen)
+        ) from e
     if len(chunks) != manifest["chunks"] or (vectors is not None and vectors.ntotal != len(chunks)):
         raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
     return LoadedIndex(gen, manifest, corpus, chunks, vectors, KeywordIndex(chunk_tokens), sentences)

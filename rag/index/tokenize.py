@@ -1,4 +1,5 @@
 """Chinese word tokens for keyword search: jieba search-mode cut, minus punctuation and stop words."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Place names a question may mention: provinces, prefecture-level cities and county-level cities of China."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,23 +1,27 @@
 """Reading a question: which regions and report years it is about, and what the corpus does not hold."""
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from functools import lru_cache
 
 from ingest.model import Corpus
-
 from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
 _YEAR = re.compile(r"(?<!\d)(20[0-4]\d)(?:\s*年(?!代))?")
 # Words that make a question about the plans/targets of the year it names (answered by that year's report).
-_TARGET = re.compile(r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要")
+_TARGET = re.compile(
+    r"目标|预期|计划|力争|打算|安排|部署|任务|重点工作|将要|准备|要[增达新完实建提引开打推降控保]|今年要"
+)
 # "到2030年": a planning horizon, set by reports of earlier years.
 _HORIZON = re.compile(r"(?:到|至|迈向|展望)\s*(20[0-4]\d)\s*年")
 # Words that make it about what happened in the year it names (answered by the next year's report).
-_OUTCOME = re.compile(r"完成|实现了|达到了|增长了|了多少|了几|回顾|成效|成绩|取得|实际|去年|上年|增长多少|增速多少|排名|怎么样")
+_OUTCOME = re.compile(
+    r"完成|实现了|达到了|增长了|了多少|了几|回顾|成效|成绩|取得|实际|去年|上年|增长多少|增速多少|排名|怎么样"
+)
 
 
 @dataclass
@@ -146,8 +150,11 @@ def plan_query(
             for n in _names(item.region, item.region):
                 if n not in region_names:
                     listed_names[n] = item.region
-    other = {n: p for n, p in _place_table(tuple(places)).items()
-             if n not in region_names and n not in province_names and n not in listed_names}
+    other = {
+        n: p
+        for n, p in _place_table(tuple(places)).items()
+        if n not in region_names and n not in province_names and n not in listed_names
+    }
 
     plan = QueryPlan(question)
     text = question
@@ -235,7 +242,9 @@ def plan_query(
             if not chosen:
                 have = sorted({r.year for r in candidates})
                 where = name or "语料库"
-                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(roles[y], f"{y}年")
+                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(
+                    roles[y], f"{y}年"
+                )
                 plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
                 continue
             label = (name or "全部地区") + (f" {report_year}年报告" if report_year else "")

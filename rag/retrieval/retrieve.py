@@ -1,4 +1,5 @@
 """Hybrid retrieval: FAISS dense search and BM25 fused by reciprocal rank, filtered to the question's reports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.index.store import LoadedIndex
+from rag.index.tokenize import load_dictionary, tokens
 from rag.retrieval.plan import Group, QueryPlan, plan_query
 from rag.retrieval.synonyms import expand
-from rag.index.tokenize import load_dictionary, tokens
 from rag.types import Hit
 
 CANDIDATES = 60  # chunks taken from each ranking before fusion
@@ -36,8 +37,9 @@ class Retrieval:
 class Retriever:
     """Searches one loaded index with one embedder (None: BM25 only); fusion values come from Settings."""
 
-    def __init__(self, index: LoadedIndex, embedder, fusion: str, rrf_k: int,
-                 dense_weight: float, bm25_weight: float, places=()):
+    def __init__(
+        self, index: LoadedIndex, embedder, fusion: str, rrf_k: int, dense_weight: float, bm25_weight: float, places=()
+    ):
         self.index = index
         self.embedder = embedder
         self.fusion = fusion if embedder is not None else "bm25"
@@ -72,8 +74,10 @@ class Retriever:
         # Fuse at the paragraph level (the unit cited): a paragraph ranks in each list by its best chunk.
         fused: dict[tuple[str, int], float] = {}
         best_chunk: dict[tuple[str, int], int] = {}
-        for ranked_chunks, weight, used in ((dense_hits, self.dense_weight, self.fusion in ("rrf", "dense")),
-                                            (bm25_hits, self.bm25_weight, self.fusion in ("rrf", "bm25"))):
+        for ranked_chunks, weight, used in (
+            (dense_hits, self.dense_weight, self.fusion in ("rrf", "dense")),
+            (bm25_hits, self.bm25_weight, self.fusion in ("rrf", "bm25")),
+        ):
             if not used:
                 continue
             for rank, (key, pos) in enumerate(self._paragraph_order(ranked_chunks)):
@@ -87,9 +91,21 @@ class Retriever:
             report = self._reports[report_id]
             para = report.paragraph(number)
             chunk = self.index.chunks[pos]
-            hits.append(Hit(report_id, report.region, report.short, report.year, number, para.section, para.text,
-                            float(score), dense_score.get(pos), float(bm25[pos]) if pos in bm25_pos else None,
-                            chunk.text if chunk.text != para.text else None))
+            hits.append(
+                Hit(
+                    report_id,
+                    report.region,
+                    report.short,
+                    report.year,
+                    number,
+                    para.section,
+                    para.text,
+                    float(score),
+                    dense_score.get(pos),
+                    float(bm25[pos]) if pos in bm25_pos else None,
+                    chunk.text if chunk.text != para.text else None,
+                )
+            )
         return hits
 
     def _paragraph_order(self, ranked_chunks: list[tuple[int, float]]) -> list[tuple[tuple[str, int], int]]:

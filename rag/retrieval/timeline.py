@@ -9,6 +9,7 @@ A paragraph's time is the time expression it opens with; a paragraph that opens 
 the time of the paragraph before it in the same top section, or takes its section title's time when
 the title names exactly one.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,7 +84,7 @@ def times_in(text: str, report_year: int | None) -> list[tuple[int, Time]]:
 
 def opening_time(text: str, report_year: int) -> Time | None:
     """The time a text opens with (within its first OPENING characters), if any."""
-    head = [t for pos, t in times_in(text[:OPENING + 12], report_year) if pos < OPENING]
+    head = [t for pos, t in times_in(text[: OPENING + 12], report_year) if pos < OPENING]
     return head[0] if head else None
 
 

@@ -1,4 +1,5 @@
 """`govqa ask` through the typer app: plain text, --json, --stream, and a refusal."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,13 @@ def test_ask_stream_prints_the_text(run, assistant):
 # --- issue 13: the LLM path through the CLI: fallback on a malformed reply, --stream shows checked text only ----
 @pytest.fixture
 def run_llm(sample_env, openai_server):
-    env = {**sample_env, "GOVQA_ANSWERER": "llm", "GOVQA_LLM_BASE_URL": openai_server.base_url,
-           "GOVQA_LLM_MODEL": openai_server.model, "GOVQA_LLM_MAX_RETRIES": "0"}
+    env = {
+        **sample_env,
+        "GOVQA_ANSWERER": "llm",
+        "GOVQA_LLM_BASE_URL": openai_server.base_url,
+        "GOVQA_LLM_MODEL": openai_server.model,
+        "GOVQA_LLM_MAX_RETRIES": "0",
+    }
 
     def invoke(*args: str):
         result = CliRunner().invoke(app, ["ask", *args], env=env)

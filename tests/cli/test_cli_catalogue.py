@@ -1,4 +1,5 @@
 """`govqa catalogue` in a real terminal width (COLUMNS): every report id whole, columns dropped by priority, --json."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,15 @@ def data_dir(tmp_path_factory) -> Path:
 def govqa(data_dir: Path, *args: str, columns: int) -> str:
     env = {**os.environ, "COLUMNS": str(columns), "GOVQA_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     env.pop("LINES", None)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], env=env, capture_output=True,
-                          text=True, encoding="utf-8", timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -70,8 +78,7 @@ def headers(out: str) -> list[str]:
 
 def test_wide_terminal_shows_every_column(data_dir):
     out = govqa(data_dir, "catalogue", columns=200)
-    assert headers(out) == [
-        "id", "region", "year", "warnings", "paragraphs", "province", "level", "chars"]
+    assert headers(out) == ["id", "region", "year", "warnings", "paragraphs", "province", "level", "chars"]
     assert "--json" not in out
     assert "仅见于目录，无正文" in out
 

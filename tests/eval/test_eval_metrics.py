@@ -1,4 +1,5 @@
 """The eval metrics on hand-made answers: right, wrong number, wrong city, refusals, no citations, summary."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,7 +46,9 @@ GDP = EvalItem(
     evidence=[Evidence("保定市", 2023, "全市生产总值完成3880.3亿元")],
     answer="保定市2022年全市生产总值完成3880.3亿元。",
 )
-HANGZHOU = EvalItem(id="t2", question="杭州2024年GDP增长目标是多少?", type="unanswerable", keys=[], evidence=[], refuse=True)
+HANGZHOU = EvalItem(
+    id="t2", question="杭州2024年GDP增长目标是多少?", type="unanswerable", keys=[], evidence=[], refuse=True
+)
 
 
 def answer(text: str, cited: list[Hit], contexts: list[Hit], refused: bool = False, seconds: float = 1.0) -> Answer:
@@ -59,7 +62,9 @@ def answer(text: str, cited: list[Hit], contexts: list[Hit], refused: bool = Fal
     )
 
 
-CORRECT = answer("保定市2022年全市生产总值完成3880.3亿元，增长3.8%。【保定·2023·第5段】", [GOLD_HIT], [GOLD_HIT, OTHER_HIT])
+CORRECT = answer(
+    "保定市2022年全市生产总值完成3880.3亿元，增长3.8%。【保定·2023·第5段】", [GOLD_HIT], [GOLD_HIT, OTHER_HIT]
+)
 WRONG_NUMBER = answer("保定市2022年全市生产总值完成3800亿元，增长3.8%。【保定·2023·第5段】", [GOLD_HIT], [GOLD_HIT])
 WRONG_CITY = answer(
     "保定市2022年生产总值增长2%左右。【廊坊·2023·第19段】", [WRONG_CITY_HIT], [WRONG_CITY_HIT, GOLD_HIT, OTHER_HIT]
@@ -70,27 +75,118 @@ FALSE_REFUSAL = answer("报告中没有找到相关内容，无法回答。", []
 
 # (name, item, answer, expected metrics of evaluate(); None where a metric does not apply)
 CASES = [
-    ("correct", GDP, CORRECT, dict(
-        hit_at_1=True, hit_at_5=True, reciprocal_rank=1.0, key_correct=True, refusal_correct=True,
-        false_refusal=False, citation_precision=1.0, citation_recall=1.0, number_grounding=1.0)),
-    ("wrong number", GDP, WRONG_NUMBER, dict(
-        hit_at_1=True, hit_at_5=True, reciprocal_rank=1.0, key_correct=False, refusal_correct=True,
-        false_refusal=False, citation_precision=1.0, citation_recall=1.0, number_grounding=0.5)),
-    ("citation to the wrong city", GDP, WRONG_CITY, dict(
-        hit_at_1=False, hit_at_5=True, reciprocal_rank=0.5, key_correct=False, refusal_correct=True,
-        false_refusal=False, citation_precision=0.0, citation_recall=0.0, number_grounding=1.0)),
-    ("no citations", GDP, NO_CITATIONS, dict(
-        hit_at_1=False, hit_at_5=False, reciprocal_rank=0.0, key_correct=True, refusal_correct=True,
-        false_refusal=False, citation_precision=None, citation_recall=0.0, number_grounding=0.0)),
-    ("refusal on an unanswerable item", HANGZHOU, REFUSAL, dict(
-        hit_at_1=None, hit_at_5=None, reciprocal_rank=None, key_correct=None, refusal_correct=True,
-        false_refusal=None, citation_precision=None, citation_recall=None, number_grounding=None)),
-    ("false refusal", GDP, FALSE_REFUSAL, dict(
-        hit_at_1=False, hit_at_5=True, reciprocal_rank=0.5, key_correct=False, refusal_correct=False,
-        false_refusal=True, citation_precision=None, citation_recall=None, number_grounding=None)),
-    ("unanswerable item answered anyway", HANGZHOU, CORRECT, dict(
-        hit_at_1=None, hit_at_5=None, reciprocal_rank=None, key_correct=None, refusal_correct=False,
-        false_refusal=None, citation_precision=None, citation_recall=None, number_grounding=None)),
+    (
+        "correct",
+        GDP,
+        CORRECT,
+        dict(
+            hit_at_1=True,
+            hit_at_5=True,
+            reciprocal_rank=1.0,
+            key_correct=True,
+            refusal_correct=True,
+            false_refusal=False,
+            citation_precision=1.0,
+            citation_recall=1.0,
+            number_grounding=1.0,
+        ),
+    ),
+    (
+        "wrong number",
+        GDP,
+        WRONG_NUMBER,
+        dict(
+            hit_at_1=True,
+            hit_at_5=True,
+            reciprocal_rank=1.0,
+            key_correct=False,
+            refusal_correct=True,
+            false_refusal=False,
+            citation_precision=1.0,
+            citation_recall=1.0,
+            number_grounding=0.5,
+        ),
+    ),
+    (
+        "citation to the wrong city",
+        GDP,
+        WRONG_CITY,
+        dict(
+            hit_at_1=False,
+            hit_at_5=True,
+            reciprocal_rank=0.5,
+            key_correct=False,
+            refusal_correct=True,
+            false_refusal=False,
+            citation_precision=0.0,
+            citation_recall=0.0,
+            number_grounding=1.0,
+        ),
+    ),
+    (
+        "no citations",
+        GDP,
+        NO_CITATIONS,
+        dict(
+            hit_at_1=False,
+            hit_at_5=False,
+            reciprocal_rank=0.0,
+            key_correct=True,
+            refusal_correct=True,
+            false_refusal=False,
+            citation_precision=None,
+            citation_recall=0.0,
+            number_grounding=0.0,
+        ),
+    ),
+    (
+        "refusal on an unanswerable item",
+        HANGZHOU,
+        REFUSAL,
+        dict(
+            hit_at_1=None,
+            hit_at_5=None,
+            reciprocal_rank=None,
+            key_correct=None,
+            refusal_correct=True,
+            false_refusal=None,
+            citation_precision=None,
+            citation_recall=None,
+            number_grounding=None,
+        ),
+    ),
+    (
+        "false refusal",
+        GDP,
+        FALSE_REFUSAL,
+        dict(
+            hit_at_1=False,
+            hit_at_5=True,
+            reciprocal_rank=0.5,
+            key_correct=False,
+            refusal_correct=False,
+            false_refusal=True,
+            citation_precision=None,
+            citation_recall=None,
+            number_grounding=None,
+        ),
+    ),
+    (
+        "unanswerable item answered anyway",
+        HANGZHOU,
+        CORRECT,
+        dict(
+            hit_at_1=None,
+            hit_at_5=None,
+            reciprocal_rank=None,
+            key_correct=None,
+            refusal_correct=False,
+            false_refusal=None,
+            citation_precision=None,
+            citation_recall=None,
+            number_grounding=None,
+        ),
+    ),
 ]
 
 
@@ -127,7 +223,10 @@ def test_key_accuracy_normalisation(text, expected):
 
 def test_claims_keep_marks_written_after_the_full_stop():
     text = "保定2022年生产总值3880.3亿元。【保定·2023·第5段】\n粮食总产量419万吨【保定·2023·第9段】。"
-    assert claims(text) == ["保定2022年生产总值3880.3亿元。【保定·2023·第5段】", "粮食总产量419万吨【保定·2023·第9段】。"]
+    assert claims(text) == [
+        "保定2022年生产总值3880.3亿元。【保定·2023·第5段】",
+        "粮食总产量419万吨【保定·2023·第9段】。",
+    ]
 
 
 def test_citation_of_a_paragraph_that_does_not_bear_on_the_question():

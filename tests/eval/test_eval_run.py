@@ -1,4 +1,5 @@
 """eval/run.py, eval/compare.py and the `govqa eval` commands, on a BM25-only index of the sample corpus."""
+
 from __future__ import annotations
 
 import copy
@@ -22,15 +23,45 @@ SECRET = "sk-test-DO-NOT-WRITE-7f3a9c"
 # One item of each type, refusals included (a region not held, a trap the reports do not state).
 SUBSET = ("q001", "q002", "q062", "q104", "q125", "q144", "q165", "q186")
 MARK = re.compile(r"^【[^·【】]+·\d{4}·第\d+段】$")
-RUN_FIELDS = {"format", "run", "name", "created", "config_file", "config_sha256", "settings", "models", "code", "items",
-              "corpus", "timings", "answerers", "summary", "by_type", "questions"}
-QUESTION_FIELDS = {"id", "type", "question", "answer", "refused", "citations", "metrics", "seconds", "gold", "retrieved"}
+RUN_FIELDS = {
+    "format",
+    "run",
+    "name",
+    "created",
+    "config_file",
+    "config_sha256",
+    "settings",
+    "models",
+    "code",
+    "items",
+    "corpus",
+    "timings",
+    "answerers",
+    "summary",
+    "by_type",
+    "questions",
+}
+QUESTION_FIELDS = {
+    "id",
+    "type",
+    "question",
+    "answer",
+    "refused",
+    "citations",
+    "metrics",
+    "seconds",
+    "gold",
+    "retrieved",
+}
 
 
 @pytest.fixture(scope="module")
 def items_file(tmp_path_factory) -> Path:
-    lines = [line for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
-             if line.strip() and json.loads(line)["id"] in SUBSET]
+    lines = [
+        line
+        for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line)["id"] in SUBSET
+    ]
     path = tmp_path_factory.mktemp("items") / "subset.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -46,9 +77,14 @@ def bm25_run(data_dir, items_file):
     """A BM25-only run over the subset, with an API key and a credentialed URL set (they must not be written)."""
     from rag import Settings
 
-    settings = Settings(data_dir=data_dir, embed_model="bm25", answerer="extractive",
-                        llm_base_url="http://user:hunter2@127.0.0.1:9/v1?key=abc", llm_model="some-model",
-                        GOVQA_LLM_API_KEY=SECRET)  # the key's field is read by its alias only
+    settings = Settings(
+        data_dir=data_dir,
+        embed_model="bm25",
+        answerer="extractive",
+        llm_base_url="http://user:hunter2@127.0.0.1:9/v1?key=abc",
+        llm_model="some-model",
+        GOVQA_LLM_API_KEY=SECRET,
+    )  # the key's field is read by its alias only
     assert settings.llm_api_key.get_secret_value() == SECRET
     return run_eval(settings, items_path=items_file, progress=False, name="bm25")
 
@@ -59,6 +95,7 @@ def _write(path: Path, data: dict) -> Path:
 
 
 # --- run_eval ---------------------------------------------------------------------------------------------
+
 
 def test_run_file_has_documented_fields(bm25_run, data_dir):
     data = json.loads(bm25_run.path.read_text(encoding="utf-8"))
@@ -72,7 +109,16 @@ def test_run_file_has_documented_fields(bm25_run, data_dir):
     assert data["items"]["n"] == len(SUBSET) == data["summary"]["n"]
     assert {"济南-2024", "保定-2023"} <= set(data["corpus"]["reports"])
     assert data["corpus"]["evidence_problems"] == []
-    assert set(data["by_type"]) == {"figure", "outcome", "target", "list", "footnote", "comparison", "unanswerable", "trap"}
+    assert set(data["by_type"]) == {
+        "figure",
+        "outcome",
+        "target",
+        "list",
+        "footnote",
+        "comparison",
+        "unanswerable",
+        "trap",
+    }
     assert {"index_build_seconds", "load_seconds", "questions_seconds", "total_seconds"} <= set(data["timings"])
     assert [q["id"] for q in data["questions"]] == list(SUBSET)
     for q in data["questions"]:
@@ -93,9 +139,11 @@ def test_summary_is_the_mean_of_the_question_metrics(bm25_run):
     questions = bm25_run.data["questions"]
     answerable = [q for q in questions if not q["metrics"]["refuse"]]
     assert bm25_run.summary["key_accuracy"] == pytest.approx(
-        sum(q["metrics"]["key_correct"] for q in answerable) / len(answerable))
+        sum(q["metrics"]["key_correct"] for q in answerable) / len(answerable)
+    )
     assert bm25_run.summary["refusal_accuracy"] == pytest.approx(
-        sum(q["metrics"]["refusal_correct"] for q in questions) / len(questions))
+        sum(q["metrics"]["refusal_correct"] for q in questions) / len(questions)
+    )
     assert bm25_run.summary["n_refuse"] == 2
 
 
@@ -140,8 +188,15 @@ def test_llm_run_records_endpoint_model_and_prompt(openai_server, data_dir, item
 
     refusal = "根据现有报告无法回答该问题。"
     openai_server.script([refusal, refusal])
-    settings = Settings(data_dir=data_dir, embed_model="bm25", answerer="llm", llm_base_url=openai_server.base_url,
-                        llm_model="scripted-model", GOVQA_LLM_API_KEY=SECRET, llm_max_retries=0)
+    settings = Settings(
+        data_dir=data_dir,
+        embed_model="bm25",
+        answerer="llm",
+        llm_base_url=openai_server.base_url,
+        llm_model="scripted-model",
+        GOVQA_LLM_API_KEY=SECRET,
+        llm_max_retries=0,
+    )
     run = run_eval(settings, items_path=items_file, limit=2, progress=False, name="llm")
     assert len(openai_server.requests) == 2
     assert run.data["answerers"] == {"llm": 2}
@@ -154,6 +209,7 @@ def test_llm_run_records_endpoint_model_and_prompt(openai_server, data_dir, item
 
 # --- configs ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["e5", "usem3", "bm25", "llm"])
 def test_shipped_configs_load(name, monkeypatch):
     cfg = load_config(ROOT / "eval" / "configs" / f"{name}.toml")
@@ -163,13 +219,16 @@ def test_shipped_configs_load(name, monkeypatch):
     assert settings.answerer == ("llm" if name == "llm" else "extractive")
 
 
-@pytest.mark.parametrize("text, word", [
-    ('name = "x"\nembed_modle = "usem3"\n', "embed_modle"),
-    ('name = "x"\nllm_api_key = "sk-1"\n', "llm_api_key"),
-    ('name = "x"\n[thresholds]\nmrr = "high"\n', "mrr"),
-    ('name = "x"\ntop_k = "many"\n', "top_k"),
-    ('name = \n', "TOML"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ('name = "x"\nembed_modle = "usem3"\n', "embed_modle"),
+        ('name = "x"\nllm_api_key = "sk-1"\n', "llm_api_key"),
+        ('name = "x"\n[thresholds]\nmrr = "high"\n', "mrr"),
+        ('name = "x"\ntop_k = "many"\n', "top_k"),
+        ("name = \n", "TOML"),
+    ],
+)
 def test_bad_config_files(tmp_path, text, word):
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
@@ -178,17 +237,21 @@ def test_bad_config_files(tmp_path, text, word):
     assert word in e.value.message and e.value.path == str(path) and e.value.fix
 
 
-@pytest.mark.parametrize("url, public", [
-    ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
-    ("https://user:pw@api.example.com/v1", "https://api.example.com/v1"),
-    ("https://api.example.com/v1?api_key=x", "https://api.example.com/v1"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "url, public",
+    [
+        ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+        ("https://user:pw@api.example.com/v1", "https://api.example.com/v1"),
+        ("https://api.example.com/v1?api_key=x", "https://api.example.com/v1"),
+        (None, None),
+    ],
+)
 def test_public_url(url, public):
     assert public_url(url) == public
 
 
 # --- compare ----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def crafted(bm25_run, tmp_path):
@@ -220,12 +283,15 @@ def test_compare_lists_fixed_and_broken_and_fails_past_threshold(crafted):
     assert not result.passed
 
 
-@pytest.mark.parametrize("thresholds, regressions", [
-    ({"key_accuracy": 0.05}, []),
-    ({"key_accuracy": 0.05, "hit@1": 0.005}, ["hit@1"]),
-    ({"key_accuracy": 0.05, "latency_p50": 1.0}, ["latency_p50"]),
-    ({"key_accuracy": 0.05, "latency_p50": 10.0}, []),
-])
+@pytest.mark.parametrize(
+    "thresholds, regressions",
+    [
+        ({"key_accuracy": 0.05}, []),
+        ({"key_accuracy": 0.05, "hit@1": 0.005}, ["hit@1"]),
+        ({"key_accuracy": 0.05, "latency_p50": 1.0}, ["latency_p50"]),
+        ({"key_accuracy": 0.05, "latency_p50": 10.0}, []),
+    ],
+)
 def test_compare_thresholds(crafted, thresholds, regressions):
     path_a, path_b, _, _ = crafted
     result = compare(path_a, path_b, thresholds)
@@ -263,6 +329,7 @@ def test_unknown_gate_metric_and_bad_run_file(crafted, tmp_path):
 
 # --- the CLI ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cli():
     from cli import app
@@ -274,8 +341,10 @@ def cli():
 def test_cli_eval_run(cli, bm25_run, data_dir, items_file, tmp_path):
     config = tmp_path / "kw.toml"
     config.write_text('name = "kw"\nembed_model = "bm25"\nanswerer = "extractive"\n', encoding="utf-8")
-    result = cli(["eval", "run", "--config", str(config), "--items", str(items_file), "--limit", "3"],
-                 GOVQA_DATA_DIR=str(data_dir))
+    result = cli(
+        ["eval", "run", "--config", str(config), "--items", str(items_file), "--limit", "3"],
+        GOVQA_DATA_DIR=str(data_dir),
+    )
     assert result.exit_code == 0, result.output
     assert "key_accuracy" in result.output and "hit@5" in result.output
     path = Path(re.search(r"run: (\S+\.json)", result.output).group(1))
@@ -297,7 +366,10 @@ def test_cli_eval_compare(cli, crafted, tmp_path):
     path_a, path_b, fixed_id, broken_id = crafted
     failed = cli(["eval", "compare", str(path_a), str(path_b), "--out", str(tmp_path / "rep")])
     assert failed.exit_code == 1, failed.output
-    assert f"broken (key accuracy) 1: {broken_id}" in failed.output and f"fixed (key accuracy) 1: {fixed_id}" in failed.output
+    assert (
+        f"broken (key accuracy) 1: {broken_id}" in failed.output
+        and f"fixed (key accuracy) 1: {fixed_id}" in failed.output
+    )
     assert "REGRESSION" in failed.output and "gate FAILED" in failed.output
     assert list((tmp_path / "rep").glob("compare-runA-vs-runB.md")) and list((tmp_path / "rep").glob("*.png"))
     passed = cli(["eval", "compare", str(path_a), str(path_b), "--threshold", "key_accuracy=0.06"])
@@ -306,30 +378,50 @@ def test_cli_eval_compare(cli, crafted, tmp_path):
     gate = tmp_path / "gate.toml"
     gate.write_text('name = "gate"\n[thresholds]\nkey_accuracy = 0.1\n', encoding="utf-8")
     assert cli(["eval", "compare", str(path_a), str(path_b), "--config", str(gate)]).exit_code == 0
-    assert cli(["eval", "compare", str(path_a), str(path_b), "--config", str(gate),
-                "--threshold", "key_accuracy=0.01"]).exit_code == 1
+    assert (
+        cli(
+            ["eval", "compare", str(path_a), str(path_b), "--config", str(gate), "--threshold", "key_accuracy=0.01"]
+        ).exit_code
+        == 1
+    )
     missing = cli(["eval", "compare", str(tmp_path / "nope.json"), str(path_b)])
     assert missing.exit_code == 2 and "nope.json" in missing.output
 
 
 # --- failures by cause ------------------------------------------------------------------------------------
 
+
 def _q(refuse=False, refused=False, hit=True, key=True, precision=1.0, keys=("3880.3亿元",), gold=("保定-2023-p3",)):
-    return {"id": "x", "type": "figure", "question": "?", "answer": "", "keys": list(keys), "gold": list(gold),
-            "metrics": {"refuse": refuse, "refused": refused, "hit_at_5": hit, "key_correct": key,
-                        "citation_precision": precision}}
+    return {
+        "id": "x",
+        "type": "figure",
+        "question": "?",
+        "answer": "",
+        "keys": list(keys),
+        "gold": list(gold),
+        "metrics": {
+            "refuse": refuse,
+            "refused": refused,
+            "hit_at_5": hit,
+            "key_correct": key,
+            "citation_precision": precision,
+        },
+    }
 
 
-@pytest.mark.parametrize("question, expected", [
-    (_q(), None),
-    (_q(refuse=True, refused=True, keys=(), gold=()), None),
-    (_q(refuse=True, refused=False, keys=(), gold=()), "missing_refusal"),
-    (_q(refused=True, key=False, precision=None), "false_refusal"),
-    (_q(hit=False, key=False), "wrong_paragraph"),
-    (_q(hit=True, key=False), "wrong_sentence"),
-    (_q(precision=0.5), "imprecise_citations"),
-    (_q(keys=("9999.9亿元",), key=False), "key_absent"),  # not in 保定-2023-p3: the item is suspect
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        (_q(), None),
+        (_q(refuse=True, refused=True, keys=(), gold=()), None),
+        (_q(refuse=True, refused=False, keys=(), gold=()), "missing_refusal"),
+        (_q(refused=True, key=False, precision=None), "false_refusal"),
+        (_q(hit=False, key=False), "wrong_paragraph"),
+        (_q(hit=True, key=False), "wrong_sentence"),
+        (_q(precision=0.5), "imprecise_citations"),
+        (_q(keys=("9999.9亿元",), key=False), "key_absent"),  # not in 保定-2023-p3: the item is suspect
+    ],
+)
 def test_failure_cause(bm25_run, question, expected):
     from eval.failures import cause
     from ingest.store import load_corpus

@@ -1,5 +1,6 @@
 """The eval set: it loads, covers every question type and seed report, follows its rules, and every quote is
 found in the ingested sample corpus. Also the loader's error messages on broken files."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,17 @@ REPORTS = ROOT / "data" / "reports"
 
 # The 11 reports of the sample corpus (region, report year).
 SEED_REPORTS = {
-    ("石家庄市", 2023), ("石家庄市", 2025), ("保定市", 2023), ("廊坊市", 2023), ("济南市", 2024), ("沈阳市", 2024),
-    ("福州市", 2024), ("本溪市", 2024), ("盘锦市", 2024), ("商丘市", 2024), ("内江市", 2024),
+    ("石家庄市", 2023),
+    ("石家庄市", 2025),
+    ("保定市", 2023),
+    ("廊坊市", 2023),
+    ("济南市", 2024),
+    ("沈阳市", 2024),
+    ("福州市", 2024),
+    ("本溪市", 2024),
+    ("盘锦市", 2024),
+    ("商丘市", 2024),
+    ("内江市", 2024),
 }
 MIN_PER_TYPE = {"target": 30, "list": 15, "footnote": 12, "comparison": 15, "unanswerable": 15, "trap": 12}
 
@@ -109,8 +119,20 @@ def test_region_matches_by_short_form(corpus):
 def test_check_evidence_reports_missing_quotes_and_reports(tmp_path, corpus):
     path = tmp_path / "mine.jsonl"
     lines = [
-        {"id": "a", "question": "?", "type": "figure", "keys": ["1"], "evidence": [{"region": "保定市", "year": 2023, "quote": "这句话不在报告里面"}]},
-        {"id": "b", "question": "?", "type": "figure", "keys": ["1"], "evidence": [{"region": "杭州市", "year": 2024, "quote": "全市生产总值完成"}]},
+        {
+            "id": "a",
+            "question": "?",
+            "type": "figure",
+            "keys": ["1"],
+            "evidence": [{"region": "保定市", "year": 2023, "quote": "这句话不在报告里面"}],
+        },
+        {
+            "id": "b",
+            "question": "?",
+            "type": "figure",
+            "keys": ["1"],
+            "evidence": [{"region": "杭州市", "year": 2024, "quote": "全市生产总值完成"}],
+        },
     ]
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
     problems = check_evidence(load_items(path), corpus)
@@ -119,8 +141,15 @@ def test_check_evidence_reports_missing_quotes_and_reports(tmp_path, corpus):
     assert "mine.jsonl:2" in problems[1] and "no report of 杭州市 for 2024" in problems[1]
 
 
-GOOD = {"id": "x1", "question": "保定去年经济总量多大?", "type": "figure", "answer": "3880.3亿元", "keys": ["3880.3亿元"],
-        "evidence": [{"region": "保定市", "year": 2023, "quote": "全市生产总值完成3880.3亿元"}], "refuse": False}
+GOOD = {
+    "id": "x1",
+    "question": "保定去年经济总量多大?",
+    "type": "figure",
+    "answer": "3880.3亿元",
+    "keys": ["3880.3亿元"],
+    "evidence": [{"region": "保定市", "year": 2023, "quote": "全市生产总值完成3880.3亿元"}],
+    "refuse": False,
+}
 
 # (name, change to GOOD, field the error must name)
 BROKEN = [
@@ -128,8 +157,16 @@ BROKEN = [
     ("missing keys", {"keys": None}, "keys"),
     ("keys not a list", {"keys": "3880.3亿元"}, "keys"),
     ("empty keys on an answerable item", {"keys": []}, "keys"),
-    ("year as text", {"evidence": [{"region": "保定市", "year": "2023", "quote": "全市生产总值完成"}]}, "evidence[0].year"),
-    ("year out of range", {"evidence": [{"region": "保定市", "year": 23, "quote": "全市生产总值完成"}]}, "evidence[0].year"),
+    (
+        "year as text",
+        {"evidence": [{"region": "保定市", "year": "2023", "quote": "全市生产总值完成"}]},
+        "evidence[0].year",
+    ),
+    (
+        "year out of range",
+        {"evidence": [{"region": "保定市", "year": 23, "quote": "全市生产总值完成"}]},
+        "evidence[0].year",
+    ),
     ("evidence without quote", {"evidence": [{"region": "保定市", "year": 2023}]}, "evidence[0]"),
     ("refuse on a figure item", {"refuse": True, "keys": []}, "refuse"),
     ("keys on a refusal", {"type": "unanswerable", "refuse": True}, "keys"),
@@ -143,7 +180,10 @@ def test_loader_names_file_line_and_field(tmp_path, name, change, field):
     bad = {**GOOD, **change}
     bad = {k: v for k, v in bad.items() if v is not None}
     path = tmp_path / "set.jsonl"
-    path.write_text(json.dumps(GOOD, ensure_ascii=False) + "\n\n" + json.dumps({**bad, "id": "x2"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(GOOD, ensure_ascii=False) + "\n\n" + json.dumps({**bad, "id": "x2"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(EvalSetError) as err:
         load_items(path)
     text = str(err.value)

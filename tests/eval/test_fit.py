@@ -1,4 +1,5 @@
 """The answerability model: fit on the training questions only, and reproducible from them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,9 @@ def test_refitting_reproduces_the_shipped_model(e5_assistant, tmp_path):
     for mode in ("dense", "lexical"):
         a, b = fresh["models"][mode], shipped["models"][mode]
         # vectors of a fresh build differ from the shipped fit's in the last float16 digits (batching): allow that
-        assert {k: v for k, v in a["policy"].items() if k != "frame_below"} == \
-            {k: v for k, v in b["policy"].items() if k != "frame_below"}
+        assert {k: v for k, v in a["policy"].items() if k != "frame_below"} == {
+            k: v for k, v in b["policy"].items() if k != "frame_below"
+        }
         assert a["policy"]["frame_below"] == pytest.approx(b["policy"]["frame_below"], abs=0.02)
         for part in ("sentence", "answerable"):
             assert a[part]["features"] == b[part]["features"]

@@ -1,4 +1,5 @@
 """Ingest the eight provincial 2026 reports of shared/corpus-extra (CSV with portal chrome)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,27 @@ EXPECTED = [
     ("辽宁-2026", "辽宁省", "王新伟", "辽宁省第十四届人民代表大会第五次会议"),
 ]
 
-CHROME = ["【字号", "【字体", "来源：", "来源:", "时间：",
-          "本报记者", "责任编辑", "扫一扫", "相关报道：", "相关附件>>", "相关链接>>", "关闭窗口", "阅读量", "当前位置",
-          "分享：", "发表时间", "李莎莎", "宁夏日报客户端", "abcd39f1fb7f426d9dfb6bd0fa1f2146"]
+CHROME = [
+    "【字号",
+    "【字体",
+    "来源：",
+    "来源:",
+    "时间：",
+    "本报记者",
+    "责任编辑",
+    "扫一扫",
+    "相关报道：",
+    "相关附件>>",
+    "相关链接>>",
+    "关闭窗口",
+    "阅读量",
+    "当前位置",
+    "分享：",
+    "发表时间",
+    "李莎莎",
+    "宁夏日报客户端",
+    "abcd39f1fb7f426d9dfb6bd0fa1f2146",
+]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Ingest other encodings and formats, and bad inputs: each gives a clear error naming the file."""
+
 from __future__ import annotations
 
 import csv
@@ -30,16 +31,34 @@ JINAN_LINES = [
 def content(reports):
     """What must not depend on the encoding: metadata and paragraphs."""
     return [
-        (r.id, r.region, r.year, r.level, r.province, r.title, r.meeting, r.date, r.speaker, r.truncated,
-         [(p.number, p.text, p.section, p.kind) for p in r.paragraphs])
+        (
+            r.id,
+            r.region,
+            r.year,
+            r.level,
+            r.province,
+            r.title,
+            r.meeting,
+            r.date,
+            r.speaker,
+            r.truncated,
+            [(p.number, p.text, p.section, p.kind) for p in r.paragraphs],
+        )
         for r in reports
     ]
 
 
 @pytest.mark.parametrize(
     "seed,encoding",
-    [(SEED_000, "gbk"), (SEED_003, "gbk"), (SEED_002, "gb18030"), (SEED_000, "utf-16"), (SEED_003, "utf-16"),
-     (SEED_003, "utf-8-sig"), (SEED_003, "utf-16-be")],
+    [
+        (SEED_000, "gbk"),
+        (SEED_003, "gbk"),
+        (SEED_002, "gb18030"),
+        (SEED_000, "utf-16"),
+        (SEED_003, "utf-16"),
+        (SEED_003, "utf-8-sig"),
+        (SEED_003, "utf-16-be"),
+    ],
 )
 def test_other_encodings_ingest_identically(tmp_path, seed, encoding):
     text = seed.read_text(encoding="utf-8")
@@ -100,7 +119,9 @@ def test_the_manifest_lines_from_the_fix_work(tmp_path):
 
 def test_no_year_and_no_region(tmp_path):
     path = tmp_path / "anon.txt"
-    path.write_text("各位代表：\n现在，我代表市人民政府，向大会报告工作，请予审议，并请各位政协委员提出意见。\n", encoding="utf-8")
+    path.write_text(
+        "各位代表：\n现在，我代表市人民政府，向大会报告工作，请予审议，并请各位政协委员提出意见。\n", encoding="utf-8"
+    )
     with pytest.raises(IngestError) as err:
         load_report_file(path)
     assert "year and region" in err.value.message
@@ -153,22 +174,24 @@ def test_manifest_year_must_be_an_integer(tmp_path):
 def test_page_jump_joins_the_interrupted_sentence(tmp_path):
     path = tmp_path / "jump.txt"
     path.write_text(
-        "\n".join([
-            "2023年石家庄市政府工作报告",
-            "各位代表：",
-            "现在，我代表市人民政府，向大会报告工作，请予审议。",
-            "一、2022年工作回顾",
-            "全市地区生产总值增长6.4%,城镇新增就业",
-            "",
-            "（ 下转 09 版 ）",
-            "",
-            "实现经济总量过万亿根基更稳底气更足",
-            "",
-            "(上接第07版)",
-            "",
-            "13.1万人,居民收入稳定增长。",
-            "社会事业全面进步。",
-        ]),
+        "\n".join(
+            [
+                "2023年石家庄市政府工作报告",
+                "各位代表：",
+                "现在，我代表市人民政府，向大会报告工作，请予审议。",
+                "一、2022年工作回顾",
+                "全市地区生产总值增长6.4%,城镇新增就业",
+                "",
+                "（ 下转 09 版 ）",
+                "",
+                "实现经济总量过万亿根基更稳底气更足",
+                "",
+                "(上接第07版)",
+                "",
+                "13.1万人,居民收入稳定增长。",
+                "社会事业全面进步。",
+            ]
+        ),
         encoding="utf-8",
     )
     (report,) = load_report_file(path)
@@ -179,8 +202,9 @@ def test_page_jump_joins_the_interrupted_sentence(tmp_path):
 
 
 def test_html_page(tmp_path):
-    body = "".join(f"<p>{line}</p>" if not line.startswith(("2024年", "一、")) else f"<h2>{line}</h2>"
-                   for line in JINAN_LINES)
+    body = "".join(
+        f"<p>{line}</p>" if not line.startswith(("2024年", "一、")) else f"<h2>{line}</h2>" for line in JINAN_LINES
+    )
     html = (
         "<html><head><meta charset='utf-8'><title>2024年济南市政府工作报告</title></head><body>"
         "<div class='nav'><a href='/'>首页</a> | <a href='/news'>新闻中心</a> | <a href='/about'>关于我们</a></div>"
@@ -190,7 +214,11 @@ def test_html_page(tmp_path):
     path = tmp_path / "jinan.html"
     path.write_text(html, encoding="utf-8")
     (report,) = load_report_file(path)
-    assert (report.id, report.meeting, report.date) == ("济南-2024", "济南市第十八届人民代表大会第三次会议", "2024-01-10")
+    assert (report.id, report.meeting, report.date) == (
+        "济南-2024",
+        "济南市第十八届人民代表大会第三次会议",
+        "2024-01-10",
+    )
     texts = [p.text for p in report.paragraphs]
     assert texts[0].startswith("各位代表：现在，我代表市人民政府")
     assert "一、2023年工作回顾" in texts
@@ -223,7 +251,7 @@ def test_pdf_with_chinese_text(tmp_path):
     y = 800
     for line in JINAN_LINES:  # lines longer than the page would be cut: wrap at 40 characters
         for start in range(0, len(line), 40):
-            pdf.drawString(40, y, line[start:start + 40])
+            pdf.drawString(40, y, line[start : start + 40])
             y -= 18
     pdf.save()
     (report,) = load_report_file(path)
@@ -260,8 +288,9 @@ def test_subfolders_use_their_own_manifest(tmp_path):
     sub = tmp_path / "2025"
     sub.mkdir()
     shutil.copy(SEED_001, sub / "sjz.txt")
-    (sub / "manifest.toml").write_text('[[report]]\nfile = "sjz.txt"\nregion = "石家庄市"\nyear = 2025\n',
-                                       encoding="utf-8")
+    (sub / "manifest.toml").write_text(
+        '[[report]]\nfile = "sjz.txt"\nregion = "石家庄市"\nyear = 2025\n', encoding="utf-8"
+    )
     shutil.copy(SEED_003, tmp_path / "langfang.txt")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "junk.txt").write_bytes(b"")

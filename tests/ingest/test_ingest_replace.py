@@ -1,5 +1,6 @@
 """Ingest messages: a report id already in the corpus from another file needs --replace; the same file again is a
 no-op; a folder's manifest naming a missing file is a warning naming the manifest and the entry."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Placeholder rules, chunking, the corpus store, the catalogue and the gazetteer."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ def corpus():
 
 
 # --- placeholders -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "masked,restored",
@@ -56,9 +58,20 @@ def test_placeholders_restored(masked, restored):
 @pytest.mark.parametrize(
     "text",
     [
-        "开展X射线安检设备升级", "购置X光机3台", "打造“5G+X”应用场景", "构建“543X”新赛道格局", "XX县XX镇",
-        "Xbox and ZZ Top", "TX中央空调", "新建5G基站7000个", "建设5个基站", "排名全国第5名", "斩获5金3银",
-        "打造G2B、G2C、B2B、B2C智慧化应用场景", "X的取值范围", "OXZZ建设",
+        "开展X射线安检设备升级",
+        "购置X光机3台",
+        "打造“5G+X”应用场景",
+        "构建“543X”新赛道格局",
+        "XX县XX镇",
+        "Xbox and ZZ Top",
+        "TX中央空调",
+        "新建5G基站7000个",
+        "建设5个基站",
+        "排名全国第5名",
+        "斩获5金3银",
+        "打造G2B、G2C、B2B、B2C智慧化应用场景",
+        "X的取值范围",
+        "OXZZ建设",
     ],
 )
 def test_other_uses_untouched(text):
@@ -66,12 +79,13 @@ def test_other_uses_untouched(text):
 
 
 def test_every_rule_has_a_working_example():
-    for pattern, replacement, example in RULES:
+    for pattern, _replacement, example in RULES:
         assert re.search(pattern, example), pattern
         assert restore_placeholders(example) != example
 
 
 # --- chunking -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("max_chars", [350, 120, 60])
 def test_chunks_cover_paragraphs_within_the_limit(corpus, max_chars):
@@ -105,7 +119,7 @@ def test_long_paragraphs_split_at_sentence_ends(corpus):
             cut = text.index(a.text) + len(a.text)
             start = max(text.rfind(ch, 0, cut) for ch in "。！？；") + 1
             ends = [i for i in (text.find(ch, cut) for ch in "。！？；") if i >= 0]
-            sentence = text[start:(min(ends) + 1 if ends else len(text))]
+            sentence = text[start : (min(ends) + 1 if ends else len(text))]
             assert len(sentence) > max_chars, (a.id, a.text[-20:])
             assert a.text[-1] in "，,", (a.id, a.text[-20:])
 
@@ -130,6 +144,7 @@ def test_chunk_header_is_short_and_carries_the_section(corpus):
 
 
 # --- store --------------------------------------------------------------------------------------
+
 
 def test_store_round_trip(tmp_path, corpus):
     path = save_corpus(corpus, tmp_path / "sub" / "corpus.json")
@@ -174,11 +189,13 @@ def test_failed_save_keeps_the_old_file(tmp_path, corpus):
 
 # --- catalogue ----------------------------------------------------------------------------------
 
+
 def test_catalogue_rows(corpus):
     rows = catalogue_rows(corpus)
     assert len(rows) == 11 + 16
-    assert all(set(row) == {"region", "year", "level", "province", "paragraphs", "chars", "warnings", "id"}
-               for row in rows)
+    assert all(
+        set(row) == {"region", "year", "level", "province", "paragraphs", "chars", "warnings", "id"} for row in rows
+    )
     by_id = {row["id"]: row for row in rows if row["id"]}
     assert by_id["内江-2024"]["warnings"].startswith("正文不完整（截断）")
     assert by_id["济南-2024"]["level"] == "地级市" and by_id["济南-2024"]["province"] == "山东省"
@@ -190,6 +207,7 @@ def test_catalogue_rows(corpus):
 
 
 # --- gazetteer ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "name,level,province,short",

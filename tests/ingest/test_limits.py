@@ -1,5 +1,6 @@
 """Size limits: each oversize input (file, unzipped .docx, PDF/text length, UI upload, question) is refused before
 the work it would cost, with a message naming the file, the limit and the GOVQA_ setting."""
+
 from __future__ import annotations
 
 import os
@@ -110,8 +111,9 @@ def test_ui_uploads_over_the_count_or_size_limit_are_refused_whole(tmp_path):
     update(settings, [GOOD])
     live = ui.Live(Assistant.load(settings=settings))
     before = live.assistant
-    files = [REPORTS / name for name in ("000_bdc8d5cc41da090f.txt", "002_c7f7bf300aa76a8f.txt",
-                                         "004_856a73ee7808871b.txt")]
+    files = [
+        REPORTS / name for name in ("000_bdc8d5cc41da090f.txt", "002_c7f7bf300aa76a8f.txt", "004_856a73ee7808871b.txt")
+    ]
     status = ui.upload(live, [str(f) for f in files])
     assert "GOVQA_MAX_UPLOAD_FILES" in status and "3 个" in status
     status = ui.upload(live, [str(f) for f in files[1:]])  # 68 KB + 281 KB > 0.05 MB

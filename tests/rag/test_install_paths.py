@@ -1,5 +1,6 @@
 """Where files live: var/, data/reports/ and prompts/ of a checkout; the user data dir and the package's shipped copies
 when installed; GOVQA_* wins over both. (tests/test_wheel.py checks the installed case on a real wheel.)"""
+
 from __future__ import annotations
 
 import tomllib
@@ -32,8 +33,15 @@ def test_environment_wins(clean_env, monkeypatch, tmp_path):
     assert Settings().data_dir == tmp_path / "mine"
 
 
-@pytest.mark.parametrize("pyproject, expected", [(None, False), ('[project]\nname = "other"\n', False),
-                                                 ("not toml [", False), ('[project]\nname = "govreport-qa"\n', True)])
+@pytest.mark.parametrize(
+    "pyproject, expected",
+    [
+        (None, False),
+        ('[project]\nname = "other"\n', False),
+        ("not toml [", False),
+        ('[project]\nname = "govreport-qa"\n', True),
+    ],
+)
 def test_in_checkout_reads_the_project_name(tmp_path, pyproject, expected):
     if pyproject is not None:
         (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
@@ -55,8 +63,10 @@ def test_the_wheel_ships_the_folders_the_settings_name():
     """pyproject.toml maps rag.shipped.* onto the checkout's folders, with patterns that take their files."""
     tool = PYPROJECT["tool"]["setuptools"]
     mapped = {pkg: PROJECT_ROOT / folder for pkg, folder in tool["package-dir"].items()}
-    assert mapped == {"rag.shipped.prompts": PROJECT_ROOT / "prompts",
-                      "rag.shipped.reports": PROJECT_ROOT / "data" / "reports"}
+    assert mapped == {
+        "rag.shipped.prompts": PROJECT_ROOT / "prompts",
+        "rag.shipped.reports": PROJECT_ROOT / "data" / "reports",
+    }
     for pkg, folder in mapped.items():
         assert pkg in tool["packages"]
         shipped = {p.name for pattern in tool["package-data"][pkg] for p in folder.glob(pattern)}

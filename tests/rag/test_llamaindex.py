@@ -1,5 +1,6 @@
 """llama-index interop: Assistant.as_retriever / as_query_engine driven through llama-index's own APIs on the sample
 index (retriever.retrieve, engine.query, a stock RetrieverQueryEngine), and llama-index imported only when asked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,14 @@ def assistant(e5_assistant):
 
 def test_importing_rag_does_not_import_llama_index():
     code = "import sys, rag; from rag.assistant import Assistant; print('llama_index' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    ).stdout
     assert out.strip() == "False"
 
 
@@ -59,7 +66,9 @@ def test_retriever_filters_and_top_k(assistant):
 
     question = "地区生产总值增长目标"
     nodes = assistant.as_retriever(region="保定", year=2023, similarity_top_k=2).retrieve(QueryBundle(question))
-    assert [n.node.node_id for n in nodes] == [h.id for h in assistant.retrieve(question, k=2, region="保定", year=2023)]
+    assert [n.node.node_id for n in nodes] == [
+        h.id for h in assistant.retrieve(question, k=2, region="保定", year=2023)
+    ]
     assert 1 <= len(nodes) <= 2
     assert {(n.node.metadata["region"], n.node.metadata["year"]) for n in nodes} == {("保定市", 2023)}
     # a comparison is planned into one group per region, as retrieve does: both cities come back

@@ -1,4 +1,5 @@
 """Settings: every field described, read from GOVQA_* when constructed, and listed in the README table."""
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,9 @@ def test_environment_is_read_when_constructed_not_at_import(monkeypatch, tmp_pat
     assert (before.query_encoder, after.query_encoder, after.rrf_k) == ("onnx", "torch", 7)
 
 
-@pytest.mark.parametrize("variable, value", [("GOVQA_QUERY_ENCODER", "gpu"), ("GOVQA_QUERY_THREADS", "0"),
-                                             ("GOVQA_RRF_K", "many")])
+@pytest.mark.parametrize(
+    "variable, value", [("GOVQA_QUERY_ENCODER", "gpu"), ("GOVQA_QUERY_THREADS", "0"), ("GOVQA_RRF_K", "many")]
+)
 def test_bad_values_are_a_config_error_naming_the_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):

@@ -1,4 +1,5 @@
 """The UI's handlers without a browser: app construction, escaping, per-session answers, uploads, the eval tab."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from rag import Assistant, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, sample_data_dir, sample_settings) -> Assistant:
     """A private copy of the (hashed) sample index: the upload tests change it."""
@@ -23,19 +25,20 @@ def assistant(tmp_path_factory, sample_data_dir, sample_settings) -> Assistant:
 
 def final(live, question, turns=(), region=None, year=None):
     """Run the chat handler to the end; return its last (html, turns)."""
-    out = None
-    for out in ui.respond(live, question, region, year, "抽取式", list(turns)):
-        pass
-    return out
+    *_, last = ui.respond(live, question, region, year, "抽取式", list(turns))
+    return last
 
 
-@pytest.mark.parametrize("raw, absent, present", [
-    ("<script>alert(1)</script>", "<script", "&lt;script&gt;alert(1)&lt;/script&gt;"),
-    ('<img src=x onerror="x()">', "<img", "&lt;img"),
-    ("${value}", "${", "&#36;&#123;value&#125;"),
-    ("{{value}}", "{{", "&#123;&#123;value&#125;&#125;"),
-    ("a & b", " & ", "a &amp; b"),
-])
+@pytest.mark.parametrize(
+    "raw, absent, present",
+    [
+        ("<script>alert(1)</script>", "<script", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ('<img src=x onerror="x()">', "<img", "&lt;img"),
+        ("${value}", "${", "&#36;&#123;value&#125;"),
+        ("{{value}}", "{{", "&#123;&#123;value&#125;&#125;"),
+        ("a & b", " & ", "a &amp; b"),
+    ],
+)
 def test_escape(raw, absent, present):
     out = ui.escape(raw)
     assert absent not in out
@@ -60,7 +63,7 @@ def test_answer_has_clickable_citations_and_panel_shows_paragraph(assistant):
     answer = turns[-1]["answer"]
     assert not answer.refused and answer.citations
     cite = answer.citations[0]
-    assert f'data-turn="0" data-ref="0"' in html and cite.mark in html
+    assert 'data-turn="0" data-ref="0"' in html and cite.mark in html
     assert "3880.3亿元" in answer.text  # what 保定's 2023 report says about 2022
     panel = ui.show_citation(live, turns, 0, 0, 0)
     assert cite.region in panel and f"{cite.year}年" in panel and f"第{cite.paragraph}段" in panel
@@ -119,8 +122,9 @@ def test_upload_rejects_and_ingests(assistant, tmp_path):
     wrong_type = tmp_path / "notes.exe"
     wrong_type.write_bytes(b"MZ")
     unknown_region = tmp_path / "unknown2025.txt"
-    unknown_region.write_text("2025年某测试市政府工作报告\n\n一、2024年工作回顾\n\n2024年，全市生产总值7777.7亿元。\n",
-                              encoding="utf-8")
+    unknown_region.write_text(
+        "2025年某测试市政府工作报告\n\n一、2024年工作回顾\n\n2024年，全市生产总值7777.7亿元。\n", encoding="utf-8"
+    )
     report = tmp_path / "衢州2025.txt"
     report.write_text(UPLOAD, encoding="utf-8")
     before = live.assistant
@@ -176,7 +180,6 @@ def test_report_reader_escapes(assistant):
     assert "<b>nope" not in ui.render_report(assistant, "<b>nope</b>")
 
 
-
 def test_llm_turn_survives_a_malformed_reply_and_shows_checked_text_only(assistant, openai_server):
     """A reply that is not a chat completion falls back to the extractive answer in the same turn; a streamed
     sentence the check drops never appears in the transcript, not even while streaming."""
@@ -184,24 +187,31 @@ def test_llm_turn_survives_a_malformed_reply_and_shows_checked_text_only(assista
 
     from rag.answering.llm import ChatLLM
 
-    s = Settings(data_dir=assistant.settings.data_dir, llm_base_url=openai_server.base_url,
-                 llm_model=openai_server.model, llm_max_retries=0)
+    s = Settings(
+        data_dir=assistant.settings.data_dir,
+        llm_base_url=openai_server.base_url,
+        llm_model=openai_server.model,
+        llm_max_retries=0,
+    )
     live = ui.Live(Assistant(assistant.index, s, assistant.embedder, ChatLLM(s, backoff=0.01)))
     question = "济南2024年GDP增长目标是多少?"
     hit = next(h for h in assistant.search(question).hits if "地区生产总值增长5.5%以上" in h.text)
     wrong = f"济南2024年地区生产总值增长目标为6.5%以上{hit.mark}。"
-    openai_server.script([Raw('{"choices": [{"message": '), Chunks(list(f"地区生产总值增长5.5%以上{hit.mark}。{wrong}"))])
-    turns = []
+    openai_server.script(
+        [Raw('{"choices": [{"message": '), Chunks(list(f"地区生产总值增长5.5%以上{hit.mark}。{wrong}"))]
+    )
+    turns: list = []
     for answerer_label in ("LLM", "LLM"):
-        for html, turns in ui.respond(live, question, None, None, answerer_label, turns):
+        steps = list(ui.respond(live, question, None, None, answerer_label, turns))
+        for html, _ in steps:
             assert "增长目标为6.5%" not in html  # not while streaming, not listed afterwards
+        html, turns = steps[-1]
     first, second = turns
     assert first["answer"].answerer == "extractive" and "5.5%以上" in first["text"]
     assert any("LLM 调用失败" in n for n in first["answer"].notes)
     assert second["answer"].answerer == "llm" and second["text"] == f"地区生产总值增长5.5%以上{hit.mark}。"
     assert wrong in second["answer"].unsupported
     assert "出错" not in html and "未通过核验，已删除 1 句" in html
-
 
 
 def test_an_unexpected_error_costs_the_answer_not_the_turns(assistant, monkeypatch):

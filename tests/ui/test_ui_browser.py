@@ -1,4 +1,5 @@
 """The UI in Debian's Chromium through Playwright: ask, click a citation, upload a report, ask about it, no outside requests."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT = 120_000  # ms; the first answer loads the embedding model's query path
 
@@ -79,7 +87,8 @@ def ask(page, question: str, turn: int):
     page.wait_for_function(
         f"""() => {{ const t = document.querySelector('#transcript .turn[data-turn="{turn}"]');
                  return t && (t.querySelector('button.cite') || t.innerText.includes('【拒答】')); }}""",
-        timeout=TIMEOUT)
+        timeout=TIMEOUT,
+    )
     return page.locator(f'#transcript .turn[data-turn="{turn}"]')
 
 
@@ -134,6 +143,9 @@ def test_chat_citation_upload_and_no_outside_requests(page, tmp_path):
     if os.environ.get("GOVQA_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["GOVQA_SCREENSHOT"])
 
-    outside = [u for u in page.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
-               and urlparse(u).hostname not in LOCAL_HOSTS]
+    outside = [
+        u
+        for u in page.requests
+        if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).hostname not in LOCAL_HOSTS
+    ]
     assert not outside, outside

@@ -2,12 +2,13 @@
 
 Replies are built from the paragraphs actually retrieved for the question, so their marks are valid.
 """
+
 from __future__ import annotations
 
 import pytest
-
 from openai_server import Chunks, Delay, Raw, Status
-from rag import Answer, Assistant, AnswerStream, Settings, citation_mark
+
+from rag import Answer, AnswerStream, Assistant, Settings, citation_mark
 from rag.answering.answer import STREAM_DIVIDER
 from rag.answering.llm import ChatLLM
 from rag.answering.prompts import REFUSAL
@@ -18,8 +19,15 @@ TARGET = "地区生产总值增长5.5%以上"
 
 def llm_assistant(assistant: Assistant, server, **settings) -> Assistant:
     """An Assistant over the shared index and embedder that answers with the LLM at `server`."""
-    values = {"data_dir": assistant.settings.data_dir, "embed_model": assistant.settings.embed_model, "llm_base_url": server.base_url, "llm_model": server.model,
-              "answerer": "llm", "llm_max_retries": 1, **settings}
+    values = {
+        "data_dir": assistant.settings.data_dir,
+        "embed_model": assistant.settings.embed_model,
+        "llm_base_url": server.base_url,
+        "llm_model": server.model,
+        "answerer": "llm",
+        "llm_max_retries": 1,
+        **settings,
+    }
     s = Settings(**values)
     return Assistant(assistant.index, s, assistant.embedder, ChatLLM(s, backoff=0.01))
 
@@ -33,13 +41,13 @@ def target_hit(assistant):
 
 
 def good_reply(hit) -> str:
-    return (f"据济南市2024年政府工作报告，2024年济南{TARGET}{hit.mark}。"
-            f"一般公共预算收入增长5%左右{hit.mark}。")
+    return f"据济南市2024年政府工作报告，2024年济南{TARGET}{hit.mark}。一般公共预算收入增长5%左右{hit.mark}。"
 
 
 def test_load_wires_the_llm_and_answers_with_checked_marks(sample_data_dir, sample_settings, openai_server, target_hit):
-    settings = sample_settings(sample_data_dir, llm_base_url=openai_server.base_url, llm_model=openai_server.model,
-                               answerer="llm")
+    settings = sample_settings(
+        sample_data_dir, llm_base_url=openai_server.base_url, llm_model=openai_server.model, answerer="llm"
+    )
     a = Assistant.load(settings=settings)
     openai_server.script([good_reply(target_hit)])
     ans = a.ask(QUESTION)
@@ -118,7 +126,9 @@ def test_invented_citation_is_removed(assistant, openai_server, target_hit):
 
 def test_think_block_is_stripped(assistant, openai_server, target_hit):
     a = llm_assistant(assistant, openai_server)
-    openai_server.script([f"<think>用户问的是目标，应引用第{target_hit.paragraph}段。</think>\n{good_reply(target_hit)}"])
+    openai_server.script(
+        [f"<think>用户问的是目标，应引用第{target_hit.paragraph}段。</think>\n{good_reply(target_hit)}"]
+    )
     ans = a.ask(QUESTION)
     assert "<think>" not in ans.text and "用户问的是" not in ans.text
     assert ans.answerer == "llm" and TARGET in ans.text and ans.citations
@@ -259,8 +269,14 @@ def test_stream_shows_no_sentence_that_the_check_drops(assistant, openai_server,
 def test_stream_cut_after_checked_text_ends_with_the_fallback(assistant, openai_server, target_hit):
     a = llm_assistant(assistant, openai_server, llm_max_retries=0)
     first = f"2024年济南{TARGET}{target_hit.mark}。"
-    openai_server.script([Raw(f'data: {{"choices": [{{"delta": {{"content": "{first}一般"}}}}]}}\n\ndata: {{oops\n\n',
-                              "text/event-stream")])
+    openai_server.script(
+        [
+            Raw(
+                f'data: {{"choices": [{{"delta": {{"content": "{first}一般"}}}}]}}\n\ndata: {{oops\n\n',
+                "text/event-stream",
+            )
+        ]
+    )
     s = a.ask(QUESTION, stream=True)
     shown = "".join(s)
     ans = s.result()

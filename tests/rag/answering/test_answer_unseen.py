@@ -4,6 +4,7 @@ The five questions of issue 11 (colloquial wording, 今年/去年/十四五/这�
 keep periods apart: a five-year figure is never labelled as the previous year's. The model answering them was
 fit on eval/questions.jsonl (the sample corpus) only. Skipped when ../shared/corpus-extra is not beside the repo.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 EXTRA = ROOT.parent / "shared" / "corpus-extra"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),  # the first test builds an e5 index of eight reports
-              pytest.mark.skipif(not EXTRA.is_dir(), reason="../shared/corpus-extra is not beside the repo")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),  # the first test builds an e5 index of eight reports
+    pytest.mark.skipif(not EXTRA.is_dir(), reason="../shared/corpus-extra is not beside the repo"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +107,14 @@ def test_a_place_inside_a_longer_name_is_not_a_region(extra):
     assert a.notes == [] or all("宁波" not in n for n in a.notes)
 
 
-@pytest.mark.parametrize("q, missing", [
-    ("浙江2025年GDP增长多少?", "浙江省"),
-    ("深圳去年GDP多少", "深圳市"),
-    ("北京2019年的经济增长目标", "北京市2019年"),
-])
+@pytest.mark.parametrize(
+    "q, missing",
+    [
+        ("浙江2025年GDP增长多少?", "浙江省"),
+        ("深圳去年GDP多少", "深圳市"),
+        ("北京2019年的经济增长目标", "北京市2019年"),
+    ],
+)
 def test_catalogue_refusals(extra, q, missing):
     a = extra.ask(q)
     assert a.refused and any(missing in n for n in a.notes)

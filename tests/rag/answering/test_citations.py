@@ -1,4 +1,5 @@
 """Citation marks: the canonical form and the variants LLMs write are parsed and resolved against hits."""
+
 import pytest
 
 from rag.answering.citations import find_marks, resolve_marks
@@ -61,7 +62,12 @@ def test_mark_span_covers_the_bracket():
             ["济南-2024-p13", "济南-2024-p12"],
             [("济南", 2024, 99)],
         ),
-        ("A【济南·2024·第12段】B【济南·2024·第12段】", "A【济南·2024·第12段】B【济南·2024·第12段】", ["济南-2024-p12"], []),
+        (
+            "A【济南·2024·第12段】B【济南·2024·第12段】",
+            "A【济南·2024·第12段】B【济南·2024·第12段】",
+            ["济南-2024-p12"],
+            [],
+        ),
     ],
 )
 def test_resolve_marks(text, expected_text, cited, dropped):

@@ -1,10 +1,11 @@
 """The chat client through the real openai package against the scripted loopback server."""
+
 from __future__ import annotations
 
 import pytest
+from openai_server import Chunks, Delay, Status
 
 from ingest.errors import ConfigError, LLMError
-from openai_server import Chunks, Delay, Status
 from rag.answering.llm import ChatLLM, ThinkFilter, strip_think
 from rag.answering.llm_answer import llm_answer
 from rag.answering.prompts import load_prompt
@@ -165,8 +166,11 @@ def test_unreachable_endpoint(openai_server):
 
 @pytest.mark.parametrize(
     "base_url, model, complaint",
-    [(None, "m", "endpoint and a model"), ("http://127.0.0.1:1/v1", None, "endpoint and a model"),
-     ("127.0.0.1:8000/v1", "m", r"not an http\(s\) URL")],
+    [
+        (None, "m", "endpoint and a model"),
+        ("http://127.0.0.1:1/v1", None, "endpoint and a model"),
+        ("127.0.0.1:8000/v1", "m", r"not an http\(s\) URL"),
+    ],
 )
 def test_bad_settings_raise_config_error(base_url, model, complaint):
     with pytest.raises(ConfigError, match=complaint):
@@ -186,8 +190,9 @@ def test_llm_answer_sends_contexts_and_question_and_returns_raw_text(openai_serv
     openai_server.script([invented])
     hits = [Hit("济南-2024", "济南市", "济南", 2024, 56, "二、工作安排", "地区生产总值增长5.5%以上。", 1.0)]
     prompt = load_prompt("answer", PROJECT_ROOT / "prompts")
-    out = llm_answer("济南2024年GDP目标？", hits, make_llm(openai_server), prompt, notes=["库中没有杭州市的报告"],
-                     stream=stream)
+    out = llm_answer(
+        "济南2024年GDP目标？", hits, make_llm(openai_server), prompt, notes=["库中没有杭州市的报告"], stream=stream
+    )
     assert ("".join(out) if stream else out) == invented
     sent = openai_server.chat_requests[0]
     assert [m["role"] for m in sent.messages] == ["system", "user"]

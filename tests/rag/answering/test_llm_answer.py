@@ -1,4 +1,5 @@
 """Context rendering and the messages the LLM answerer sends, from real seed paragraphs."""
+
 from __future__ import annotations
 
 import pytest

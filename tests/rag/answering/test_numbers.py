@@ -1,4 +1,5 @@
 """Figures: normalisation, units, qualifiers, what is not a figure, and support by a paragraph."""
+
 import pytest
 
 from rag.answering.numbers import extract_numbers, number_supported

@@ -1,4 +1,5 @@
 """Prompt templates: loading by name, declared variables, render errors, the answer prompt's rules."""
+
 from __future__ import annotations
 
 import pytest

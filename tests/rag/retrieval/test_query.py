@@ -1,4 +1,5 @@
 """Question planning: regions, provinces, years and the year semantics of the reports."""
+
 import pytest
 
 from ingest.model import Corpus, ListedReport, Paragraph, Report
@@ -7,8 +8,18 @@ from rag.retrieval.plan import plan_query
 
 def _report(short, region, province, year, level="prefecture"):
     rid = f"{short}-{year}"
-    return Report(rid, region, short, level, province, year, f"{year}年{region}政府工作报告", "x", "0",
-                  paragraphs=[Paragraph(rid, 1, "正文")])
+    return Report(
+        rid,
+        region,
+        short,
+        level,
+        province,
+        year,
+        f"{year}年{region}政府工作报告",
+        "x",
+        "0",
+        paragraphs=[Paragraph(rid, 1, "正文")],
+    )
 
 
 CORPUS = Corpus(

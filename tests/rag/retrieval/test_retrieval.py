@@ -2,6 +2,7 @@
 
 Hit rates are judged on the e5 index (slow); filters, per-group search and what the corpus lacks are mechanics
 of the plan and run on the fast hashed index."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,8 +57,12 @@ def test_comparisons_find_every_side(e5_assistant):
         ("GDP增长目标是多少?", "济南", None, {"济南-2024"}),
         ("GDP增长目标是多少?", "济南市", None, {"济南-2024"}),
         ("城镇新增就业多少人?", None, 2023, HEBEI - {"石家庄-2025"}),
-        ("城镇新增就业多少人?", None, 2024, {"济南-2024", "沈阳-2024", "福州-2024", "本溪-2024", "盘锦-2024",
-                                         "商丘-2024", "内江-2024"}),
+        (
+            "城镇新增就业多少人?",
+            None,
+            2024,
+            {"济南-2024", "沈阳-2024", "福州-2024", "本溪-2024", "盘锦-2024", "商丘-2024", "内江-2024"},
+        ),
         ("粮食总产量是多少?", "河北", None, HEBEI),
         ("粮食总产量是多少?", "河北省", None, HEBEI),
         ("粮食总产量是多少?", "河北省", 2025, {"石家庄-2025"}),
