@@ -267,15 +267,16 @@ def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions:
     returns the role a period forces ("outcome" for a closed one, "target" for one that starts), else None.
 
     Relative words count from the newest report of the regions asked (of the corpus when none is named).
-    A closed period is reviewed by the report after it (the role becomes outcome); a period that starts
-    in a report's year is planned by it (target). Explicit years stay as they are.
+    A period is reviewed by the report after it (the role becomes outcome) and planned by the report of its
+    first year (target); without either, the newest report from the year before it starts (which prepares
+    it) to its end speaks of its progress (any role). Explicit years stay as they are.
     """
     pool = [r.year for r in reports if not regions or r.region in regions or r.province in regions]
     latest = max(pool) if pool else None
     forced = None
     for t in question_times(text, latest):
         if t.is_period and latest is not None:
-            y, forced = (t.end, "outcome") if t.end < latest else (t.start, "target")
+            y, forced = _period_report(t, set(pool), latest)
         elif not t.is_period and t.start not in years and not _YEAR.search(text):
             y = t.start
         else:
@@ -284,6 +285,18 @@ def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions:
             years.append(y)
             asked[y] = t
     return forced
+
+
+def _period_report(t: Time, have: set[int], latest: int) -> tuple[int, str]:
+    """(year to ask, role) for a five-year period, given the report years at hand (see _resolve_times)."""
+    if t.end + 1 in have:
+        return t.end, "outcome"
+    if t.start in have and t.end >= latest:
+        return t.start, "target"
+    during = [y for y in have if t.start - 1 <= y <= t.end]
+    if during:
+        return max(during), "any"
+    return (t.end, "outcome") if t.end < latest else (t.start, "target")  # missing: the message names that report
 
 
 def _role_of(text: str) -> str:
