@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,8 @@ def _catalogue_table(corpus, width: int | None = None) -> Table:
 
     rows = catalogue_rows(corpus)
     width = width or console.width
-    used, shown = 1, []  # the table's left border
+    used = 1  # the table's left border
+    shown: list[tuple[str, bool]] = []
     for key, wraps in CATALOGUE_COLUMNS:
         need = max([cell_len(key)] + [cell_len(_cell(r, key)) for r in rows])
         cost = (min(need, WRAP_MIN) if wraps else need) + 3  # padding either side and a border
@@ -270,12 +270,13 @@ def _summary_table(title: str, summary: dict, by_type: dict | None = None) -> Ta
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("all", justify="right")
-    types = list(by_type or {})
+    groups = by_type or {}
+    types = list(groups)
     for t in types:
         table.add_column(t, justify="right")
     fmt = lambda v: "" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
     for metric, value in summary.items():
-        table.add_row(metric, fmt(value), *(fmt(by_type[t].get(metric)) for t in types))
+        table.add_row(metric, fmt(value), *(fmt(groups[t].get(metric)) for t in types))
     return table
 
 
@@ -473,4 +474,4 @@ def main() -> None:  # pragma: no cover - entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

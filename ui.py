@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest.errors import GovQAError
 from rag import Answer, Assistant, Citation, Settings
@@ -206,7 +207,7 @@ def respond(live: Live, question: str, region, year, answerer, turns: list[dict]
     if not question:
         yield render_transcript(turns), turns
         return
-    turn = {"question": question, "text": "", "answer": None}
+    turn: dict[str, Any] = {"question": question, "text": "", "answer": None}
     turns.append(turn)
     assistant = live.assistant  # one read of the shared reference: the whole answer uses one index
     try:
@@ -443,6 +444,8 @@ def _gradio():
 def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None = None):
     """The Blocks app over an Assistant (or a factory of one, or Settings to load the default index with)."""
     gr = _gradio()
+    from gradio import EventData  # gradio is imported by now; a name mypy accepts as a type
+
     if isinstance(assistant, Assistant):
         live = Live(assistant)
     elif callable(assistant) and not isinstance(assistant, Settings):
@@ -526,7 +529,7 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
         def on_ask(q, reg, yr, ans, history):
             yield from respond(live, q, reg, yr, ans, history)
 
-        def on_cite(history, evt: gr.EventData):
+        def on_cite(history, evt: EventData):
             return show_citation(live, history, int(evt.turn), int(evt.ref), int(getattr(evt, "seg", -1)))
 
         def on_upload(uploaded, replace, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it

@@ -11,7 +11,7 @@ from .metric_info import LATENCY, QUALITY
 
 
 def _values(summary: dict, names) -> list[float]:
-    return [summary.get(m) if isinstance(summary.get(m), (int, float)) else 0.0 for m in names]
+    return [v if isinstance(v := summary.get(m), (int, float)) else 0.0 for m in names]
 
 
 def plot_runs(runs: list[tuple[str, dict]], path: str | Path, title: str) -> Path:

@@ -36,9 +36,10 @@ from rag.answering.evidence import (
 )
 from rag.answering.extractive import compose
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
+from rag.retrieval.retrieve import Retrieval
 
 from .dataset import EvalItem, find_reports, gold_paragraphs
-from .metrics import evaluate, normalize, summarize
+from .metrics import QuestionResult, evaluate, normalize, summarize
 from .run import top1_keys
 
 FIG = FEATURES.index("figure_fit")
@@ -64,7 +65,7 @@ class Sample:
 
     item: EvalItem
     gold: list[str]
-    retrieval: object
+    retrieval: Retrieval
     cands: list
     x: np.ndarray
     y: np.ndarray
@@ -226,7 +227,9 @@ def _objective(results) -> float:
 
 
 def choose_policy(samples: list[Sample], probs: list[Scored]) -> Policy:
-    best, best_score, memo = None, -1.0, {}
+    best: Policy | None = None
+    best_score = -1.0
+    memo: dict[tuple[str, str], QuestionResult] = {}
     for refuse, ratio, most, spread, skip in itertools.product(
         REFUSE_GRID, RATIO_GRID, MAX_GRID, SPREAD_GRID, CONFLICT_GRID
     ):
@@ -235,6 +238,8 @@ def choose_policy(samples: list[Sample], probs: list[Scored]) -> Policy:
         score = _objective(results)
         if score > best_score + 1e-9:
             best, best_score = policy, score
+    if best is None:  # every objective is >= 0, so only an empty grid leaves no policy
+        raise ValueError("the policy grid is empty")
     return _with_frame(best, samples, probs)
 
 

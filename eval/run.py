@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -164,7 +165,7 @@ def run_eval(
     for r in records:
         answerers[r["answerer"]] = answerers.get(r["answerer"], 0) + 1
     path = _new_run_path(Path(out_dir) if out_dir else runs_dir(settings), name)
-    data = {
+    data: dict[str, Any] = {
         "format": RUN_FORMAT,
         "run": path.stem,
         "name": name,

@@ -88,7 +88,9 @@ def read_header(header: list[str], body_text: str) -> Detected:
     for line in lines:
         m = TITLE.match(line)
         if m:
-            if found.title is None or (m.group("year") and not TITLE.match(found.title).group("year")):
+            # found.title was itself a TITLE line, so it matches
+            prev = TITLE.match(found.title) if found.title is not None else None
+            if prev is None or (m.group("year") and not prev.group("year")):
                 found.title = line.lstrip("#").strip()
             if m.group("year") and found.year is None:
                 found.year, found.provenance["year"] = int(m.group("year")), "title"

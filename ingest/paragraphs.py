@@ -129,7 +129,7 @@ class _Builder:
                 self._heading(Heading(0, line, line))
             return
         strong = is_strong_start(line, self.in_footnotes)
-        if self.open_incomplete() and not strong:
+        if self.open is not None and self.open_incomplete() and not strong:
             self.open.text = join(self.open.text, line)
             return
         # A "——subtitle" line completes the heading just emitted.

@@ -91,7 +91,8 @@ def build_report(
         place, note = infer_region(body_text, found.meeting)
         if place is not None:
             prov["region"] = "inferred"
-            warnings.append(note)
+            if note is not None:  # always set together with place
+                warnings.append(note)
     if year is None or place is None:
         missing = " and ".join(w for w, v in (("year", year), ("region", place)) if v is None)
         raise MissingFacts(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
+from typing import Literal, overload
 
 from ingest.errors import LimitError
 from ingest.model import Corpus, Paragraph, Report
@@ -123,6 +124,37 @@ class Assistant:
         from rag.llamaindex import AssistantQueryEngine
 
         return AssistantQueryEngine(assistant=self, region=region, year=year, answerer=answerer)
+
+    @overload
+    def ask(
+        self,
+        question: str,
+        region: str | None = None,
+        year: int | None = None,
+        stream: Literal[False] = False,
+        answerer: str | None = None,
+    ) -> Answer: ...
+
+    @overload
+    def ask(
+        self,
+        question: str,
+        region: str | None = None,
+        year: int | None = None,
+        *,
+        stream: Literal[True],
+        answerer: str | None = None,
+    ) -> AnswerStream: ...
+
+    @overload
+    def ask(
+        self,
+        question: str,
+        region: str | None = None,
+        year: int | None = None,
+        stream: bool = False,
+        answerer: str | None = None,
+    ) -> Answer | AnswerStream: ...
 
     def ask(
         self,

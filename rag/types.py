@@ -130,4 +130,6 @@ class AnswerStream:
         if self.answer is None:
             for _ in self:
                 pass
+        if self.answer is None:  # set by __iter__ once the chunks run out
+            raise RuntimeError("the answer stream ended without a final answer")
         return self.answer

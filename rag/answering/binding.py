@@ -111,7 +111,7 @@ def _masked(text: str, figures: list[Number]) -> str:
 
 
 def _bigrams(text: str) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for run in _WORD.findall(text.lower()):
         out.update(run[i : i + 2] for i in range(len(run) - 1))
     return out

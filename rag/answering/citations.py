@@ -45,6 +45,8 @@ def _parse_bracket(content: str) -> list[tuple[str, int, int, str]] | None:
     region, year = None, None
     while pos < len(content):
         sep = _LIST_SEP.match(content, pos)
+        if sep is None:  # cannot happen: the pattern matches the empty string
+            raise AssertionError("_LIST_SEP did not match")
         if items and sep.end() == pos and pos < len(content):
             return None  # two items must be separated
         pos = sep.end()
@@ -57,7 +59,7 @@ def _parse_bracket(content: str) -> list[tuple[str, int, int, str]] | None:
             if not m.group("region") or not m.group("gap"):
                 return None  # "2024" glued to the paragraph number, or no region
             region, year = m.group("region"), int(m.group("year"))
-        elif region is None:
+        elif region is None or year is None:
             return None  # a bare number like the footnote [12]
         items.append((region, year, int(m.group("para")), m.group(0).strip()))
         pos = m.end()

@@ -175,7 +175,7 @@ def candidates(
         for rank, hit in enumerate(hits):
             para_times = times_of(hit.report_id).get(hit.paragraph, [])
             rows = sentences.of(hit.id) if sentences is not None else []
-            spans = rows or [(None, s, e) for s, e in split_sentences(hit.text)]
+            spans: list[tuple[int | None, int, int]] = [*rows] or [(None, s, e) for s, e in split_sentences(hit.text)]
             for i, (row, start, end) in enumerate(spans):
                 text = hit.text[start:end]
                 low = text.lower()
@@ -259,11 +259,11 @@ def group_features(
 
 
 def _agree(hits: list[Hit]) -> bool:
-    dense = [h for h in hits if h.dense_score is not None]
-    lexical = [h for h in hits if h.bm25_score is not None]
+    dense = [(h.dense_score, h.id) for h in hits if h.dense_score is not None]
+    lexical = [(h.bm25_score, h.id) for h in hits if h.bm25_score is not None]
     if not dense or not lexical:
         return False
-    return max(dense, key=lambda h: h.dense_score).id == max(lexical, key=lambda h: h.bm25_score).id
+    return max(dense, key=lambda x: x[0])[1] == max(lexical, key=lambda x: x[0])[1]
 
 
 class ReportSentences:
@@ -275,6 +275,8 @@ class ReportSentences:
 
     def _by_report(self) -> dict[str, np.ndarray]:
         if self._rows is None:
+            if self.table is None:  # only called once standout() checked the table
+                raise RuntimeError("no sentence table")
             rows: dict[str, list[int]] = {}
             for pid, spans in self.table.spans.items():
                 rows.setdefault(pid.rsplit("-p", 1)[0], []).extend(r for r, _, _ in spans)
@@ -283,15 +285,16 @@ class ReportSentences:
 
     def standout(self, qvec: np.ndarray | None, hits: list[Hit]) -> float:
         """(best cosine among the hits' sentences - mean over their reports' sentences) / standard deviation."""
-        if self.table is None or qvec is None or not hits:
-            return 0.0
+        if self.table is None or self.table.vectors is None or qvec is None or not hits:
+            return 0.0  # (__init__ keeps a table only if it has vectors)
+        vectors = self.table.vectors
         by_report = self._by_report()
         rows = np.concatenate([by_report.get(r, np.zeros(0, int)) for r in sorted({h.report_id for h in hits})])
         mine = [r for h in hits for r, _, _ in self.table.of(h.id)]
         if len(rows) < 2 or not mine:
             return 0.0
-        all_cos = self.table.vectors[rows].astype(np.float32) @ qvec
-        best = float(np.max(self.table.vectors[np.array(mine)].astype(np.float32) @ qvec))
+        all_cos = vectors[rows].astype(np.float32) @ qvec
+        best = float(np.max(vectors[np.array(mine)].astype(np.float32) @ qvec))
         return (best - float(all_cos.mean())) / (float(all_cos.std()) or 1.0)
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from ingest.errors import ConfigError, LLMError
 from rag.settings import Settings
@@ -101,18 +102,19 @@ class ChatLLM:
     """Chat completions from the endpoint named in settings (GOVQA_LLM_BASE_URL, GOVQA_LLM_MODEL)."""
 
     def __init__(self, settings: Settings, *, backoff: float = 0.5, max_backoff: float = 8.0):
-        if not settings.llm_configured:
+        base_url, model = settings.llm_base_url, settings.llm_model
+        if not settings.llm_configured or base_url is None or model is None:
             raise ConfigError(
                 "the LLM answerer needs an endpoint and a model name",
                 fix="set GOVQA_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1) and GOVQA_LLM_MODEL",
             )
-        if not settings.llm_base_url.startswith(("http://", "https://")):
+        if not base_url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"GOVQA_LLM_BASE_URL {settings.llm_base_url!r} is not an http(s) URL",
+                f"GOVQA_LLM_BASE_URL {base_url!r} is not an http(s) URL",
                 fix="set GOVQA_LLM_BASE_URL to e.g. http://127.0.0.1:8000/v1",
             )
-        self.base_url = settings.llm_base_url
-        self.model = settings.llm_model
+        self.base_url = base_url
+        self.model = model
         self.max_retries = max(0, settings.llm_max_retries)
         self.temperature = settings.llm_temperature
         self.max_tokens = settings.llm_max_tokens
@@ -160,7 +162,7 @@ class ChatLLM:
     def _create(self, messages: list[dict], stream: bool):
         return self._client.chat.completions.create(
             model=self.model,
-            messages=messages,
+            messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts from Prompt.render
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=stream,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Literal, overload
 
 from rag.answering.llm import ChatLLM
 from rag.answering.prompts import Prompt
@@ -17,7 +18,8 @@ def render_contexts(hits: list[Hit]) -> str:
 
     A paragraph retrieved twice (through two of its chunks) is shown once.
     """
-    blocks, seen = [], set()
+    blocks: list[str] = []
+    seen: set[str] = set()
     for hit in hits:
         if hit.id in seen:
             continue
@@ -38,6 +40,23 @@ def render_notes(notes: Iterable[str]) -> str:
 def build_messages(question: str, hits: list[Hit], notes: Iterable[str], prompt: Prompt) -> list[dict]:
     """The chat messages for one question."""
     return prompt.render(question=question.strip(), contexts=render_contexts(hits), notes=render_notes(notes))
+
+
+@overload
+def llm_answer(
+    question: str,
+    hits: list[Hit],
+    llm: ChatLLM,
+    prompt: Prompt,
+    notes: Iterable[str] = (),
+    stream: Literal[False] = False,
+) -> str: ...
+
+
+@overload
+def llm_answer(
+    question: str, hits: list[Hit], llm: ChatLLM, prompt: Prompt, notes: Iterable[str] = (), *, stream: Literal[True]
+) -> Iterator[str]: ...
 
 
 def llm_answer(

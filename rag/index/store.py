@@ -9,6 +9,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from ingest.store import load_corpus, save_corpus
 from rag.index.bm25 import KeywordIndex
 from rag.index.sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
 from rag.index.tokenize import tokens
+
+if TYPE_CHECKING:
+    import faiss
 
 INDEX_FORMAT = 1
 CURRENT = "CURRENT"
@@ -75,7 +79,7 @@ class LoadedIndex:
     manifest: dict
     corpus: Corpus
     chunks: list[Chunk]
-    vectors: object | None  # the faiss index (row i = chunks[i]), None in BM25-only mode
+    vectors: faiss.Index | None  # the faiss index (row i = chunks[i]), None in BM25-only mode
     keyword: KeywordIndex
     sentences: SentenceTable | None = None  # sentence spans (and vectors) of every indexed paragraph
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ingest.model import Corpus
+from ingest.model import Corpus, Report
 from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
@@ -220,7 +220,7 @@ def plan_query(
         return [], None
 
     members_wanted = bool(_MEMBERS.search(text))
-    region_sets = []
+    region_sets: list[tuple[str | None, list[Report]]] = []
     if asked:
         for name in asked:
             own = [r for r in reports if r.region == name]
@@ -236,25 +236,39 @@ def plan_query(
     else:
         region_sets.append((None, list(reports)))
 
-    for name, candidates in region_sets:
-        for y in years or [None]:
-            chosen, report_year = pick(candidates, y)
+    for set_name, candidates in region_sets:
+        wanted: list[int | None] = [*years] or [None]
+        for want_year in wanted:
+            chosen, report_year = pick(candidates, want_year)
             if not chosen:
                 have = sorted({r.year for r in candidates})
-                where = name or "语料库"
-                span = {"outcome": f"{y + 1}年（其中才有{y}年的完成情况）", "any": f"{y}年或{y + 1}年"}.get(
-                    roles[y], f"{y}年"
-                )
+                where = set_name or "语料库"
+                if want_year is None:  # no year asked: nothing at all for the region
+                    span = ""
+                else:
+                    span = {
+                        "outcome": f"{want_year + 1}年（其中才有{want_year}年的完成情况）",
+                        "any": f"{want_year}年或{want_year + 1}年",
+                    }.get(roles[want_year], f"{want_year}年")
                 plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
                 continue
-            label = (name or "全部地区") + (f" {report_year}年报告" if report_year else "")
-            if y is None:
+            label = (set_name or "全部地区") + (f" {report_year}年报告" if report_year else "")
+            if want_year is None:
                 role = plan.role
             elif report_year is None:  # a horizon year ("到2030年"): a goal the reports set
                 role = "target"
             else:
-                role = _role(plan.role, y, report_year)
-            plan.groups.append(Group(label, [r.id for r in chosen], name, y, role, asked_time.get(y) if y else None))
+                role = _role(plan.role, want_year, report_year)
+            plan.groups.append(
+                Group(
+                    label,
+                    [r.id for r in chosen],
+                    set_name,
+                    want_year,
+                    role,
+                    asked_time.get(want_year) if want_year else None,
+                )
+            )
             for r in chosen:
                 note = f"{r.region}{r.year}年报告正文不完整（截断），缺失部分不在库中"
                 if r.truncated and note not in plan.caveats:

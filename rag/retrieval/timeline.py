@@ -75,7 +75,10 @@ def times_in(text: str, report_year: int | None) -> list[tuple[int, Time]]:
         found.append((m.start(), Time(y, y)))
     if report_year is not None:
         for m in _RELATIVE.finditer(text):
-            y = report_year + _REL[int(m.lastgroup[1:])][1]
+            group = m.lastgroup  # every alternative is a named group "r<i>"
+            if group is None:
+                raise AssertionError("_RELATIVE matched outside its named groups")
+            y = report_year + _REL[int(group[1:])][1]
             found.append((m.start(), Time(y, y)))
         for m in _FIVE.finditer(text):
             found.append((m.start(), Time(report_year - 5, report_year - 1)))
