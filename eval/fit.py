@@ -82,7 +82,7 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
     reports = sorted(r.id for r in corpus.reports)
     out = []
     for n, item in enumerate(items):
-        retrieval = assistant.search(item.question)
+        retrieval = assistant.search(item.question, assistant.answer_k)
         view = QuestionView.of(item.question, group_names(retrieval.groups), assistant.index.keyword.idf, 0.0)
         cands = candidates(view, retrieval.groups, assistant.index.sentences, retrieval.qvec, times)
         evidence_reports = {r.id for ev in item.evidence for r in find_reports(corpus, ev.region, ev.year)}

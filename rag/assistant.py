@@ -98,6 +98,11 @@ class Assistant:
         self.check_question(question)
         return self.retriever.retrieve(question, k or self.settings.top_k, region=region, year=year)
 
+    @property
+    def answer_k(self) -> int:
+        """Paragraphs per group the extractive answerer reads (Settings.answer_top_k, at least top_k)."""
+        return max(self.settings.top_k, self.settings.answer_top_k)
+
     def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> list[Hit]:
         """The top paragraphs for a question: each Hit has region, year, paragraph, section, text, score."""
         return self.search(question, k, region, year).hits
@@ -166,9 +171,10 @@ class Assistant:
     ) -> Answer | AnswerStream:
         """A Chinese answer with verified citations; with stream=True, an AnswerStream of text pieces."""
         t0 = time.perf_counter()
-        retrieval = self.search(question, region=region, year=year)
         answerer = answerer or self.settings.answerer
-        if answerer == "llm" and self.llm is not None:
+        llm = answerer == "llm" and self.llm is not None
+        retrieval = self.search(question, None if llm else self.answer_k, region=region, year=year)
+        if llm:
             from rag.answering.prompts import load_prompt
 
             prompt = load_prompt(self.settings.llm_prompt, self.settings.prompts_dir)
