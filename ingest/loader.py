@@ -160,37 +160,10 @@ def load_reports(
     if isinstance(paths, (str, Path)):  # one path: a string must not be iterated character by character
         paths = [paths]
     corpus = Corpus()
-    jobs: list[tuple[Path, Manifest | None]] = []
     explicit = load_manifest(Path(manifest)) if manifest else None
     if explicit:
         corpus.problems.extend(_missing_entries(explicit))
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p, path))
-            if not files:
-                corpus.problems.append(
-                    FileProblem(
-                        display_path(path),
-                        "the folder holds no report files",
-                        f"add files of type {', '.join(SUPPORTED)}",
-                    )
-                )
-            manifests: dict[Path, Manifest | None] = {}
-            for f in files:
-                if explicit:
-                    jobs.append((f, explicit))
-                    continue
-                if f.parent not in manifests:  # the nearest manifest.toml between the file and `path`
-                    folder = f.parent
-                    while not (folder / MANIFEST_NAME).is_file() and folder != path:
-                        folder = folder.parent
-                    manifests[f.parent] = _folder_manifest(folder)
-                jobs.append((f, manifests[f.parent]))
-        elif path.is_file():
-            jobs.append((path, explicit or _folder_manifest(path.parent)))
-        else:
-            corpus.problems.append(FileProblem(display_path(path), "no such file or folder", "check the path"))
+    jobs = _jobs(paths, explicit, corpus.problems)
     folder_manifests = {id(m): m for _, m in jobs if m is not None and m is not explicit}
     for own in folder_manifests.values():
         corpus.problems.extend(_missing_entries(own))
@@ -209,22 +182,71 @@ def load_reports(
         corpus.problems.extend(result.problems)
         corpus.listed.extend(result.listed)
         for report in result.reports:
-            if report.id in seen:
-                first = seen[report.id]
-                corpus.problems.append(
-                    FileProblem(
-                        report.source,
-                        f"duplicate report {report.id}: already read from {first.source}",
-                        "remove one of the two files, or give this one its own region/year in the manifest",
-                    )
-                )
-                for listing in corpus.listed:
-                    if listing.report_id == report.id and listing.source == report.source:
-                        listing.report_id = first.id
-                continue
-            seen[report.id] = report
-            corpus.reports.append(report)
+            _add_report(corpus, report, seen)
     return corpus
+
+
+def _jobs(
+    paths: Iterable[str | Path], explicit: Manifest | None, problems: list[FileProblem]
+) -> list[tuple[Path, Manifest | None]]:
+    """Each file to read with the manifest that applies to it; a problem for each empty folder or missing path."""
+    jobs: list[tuple[Path, Manifest | None]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            jobs.extend(_folder_jobs(path, explicit, problems))
+        elif path.is_file():
+            jobs.append((path, explicit or _folder_manifest(path.parent)))
+        else:
+            problems.append(FileProblem(display_path(path), "no such file or folder", "check the path"))
+    return jobs
+
+
+def _folder_jobs(
+    path: Path, explicit: Manifest | None, problems: list[FileProblem]
+) -> list[tuple[Path, Manifest | None]]:
+    """The supported files in folder `path`, each with `explicit` or else the nearest manifest.toml up to `path`."""
+    jobs: list[tuple[Path, Manifest | None]] = []
+    files = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p, path))
+    if not files:
+        problems.append(
+            FileProblem(
+                display_path(path),
+                "the folder holds no report files",
+                f"add files of type {', '.join(SUPPORTED)}",
+            )
+        )
+    manifests: dict[Path, Manifest | None] = {}
+    for f in files:
+        if explicit:
+            jobs.append((f, explicit))
+            continue
+        if f.parent not in manifests:  # the nearest manifest.toml between the file and `path`
+            folder = f.parent
+            while not (folder / MANIFEST_NAME).is_file() and folder != path:
+                folder = folder.parent
+            manifests[f.parent] = _folder_manifest(folder)
+        jobs.append((f, manifests[f.parent]))
+    return jobs
+
+
+def _add_report(corpus: Corpus, report: Report, seen: dict[str, Report]) -> None:
+    """Add `report` to the corpus, or a duplicate problem when its id was `seen` (pointing its listing at the first)."""
+    if report.id in seen:
+        first = seen[report.id]
+        corpus.problems.append(
+            FileProblem(
+                report.source,
+                f"duplicate report {report.id}: already read from {first.source}",
+                "remove one of the two files, or give this one its own region/year in the manifest",
+            )
+        )
+        for listing in corpus.listed:
+            if listing.report_id == report.id and listing.source == report.source:
+                listing.report_id = first.id
+        return
+    seen[report.id] = report
+    corpus.reports.append(report)
 
 
 def _wanted(path: Path, root: Path) -> bool:

@@ -135,6 +135,31 @@ def plan_query(
     `places` are other place names (a gazetteer) so that a region the corpus lacks is reported as such.
     """
     reports = corpus.reports
+    names = _name_tables(corpus, places)
+    plan = QueryPlan(question)
+    text = question
+    asked = _asked_regions(plan, text, region, names, reports)
+    if asked is None:
+        return plan
+    years = _resolve_years(plan, text, year, asked, reports)
+    region_sets = _region_sets(plan, text, asked, reports, years)
+    _add_groups(plan, region_sets, years)
+    return plan
+
+
+@dataclass
+class _Names:
+    """Name forms (full name, name without suffix, short name) of the places a question may name, by kind."""
+
+    regions: dict[str, str]  # regions with a report in the corpus
+    provinces: dict[str, str]  # provinces of those regions
+    listed: dict[str, str]  # regions only listed in a compilation's table of contents (no text)
+    other: dict[str, str]  # other places (the gazetteer): not in the corpus at all
+
+
+def _name_tables(corpus: Corpus, places: Iterable[str]) -> _Names:
+    """The name tables of the corpus's regions, provinces, listed-only regions and the other `places`."""
+    reports = corpus.reports
     region_names: dict[str, str] = {}
     for r in reports:
         for n in _names(r.region, r.short):
@@ -155,31 +180,48 @@ def plan_query(
         for n, p in _place_table(tuple(places)).items()
         if n not in region_names and n not in province_names and n not in listed_names
     }
+    return _Names(region_names, province_names, listed_names, other)
 
-    plan = QueryPlan(question)
-    text = question
+
+def _asked_regions(
+    plan: QueryPlan, text: str, region: str | None, names: _Names, reports: list[Report]
+) -> list[str] | None:
+    """The corpus regions asked about, noting in `plan.missing` those the corpus lacks; None when none is left."""
+    region_names, province_names, listed_names, other = names.regions, names.provinces, names.listed, names.other
     if region:
         hits = _find(region, {**region_names, **province_names})
         if not hits:
             plan.missing.append(f"库中没有{region}的报告")
-            return plan
-        asked = hits
-    else:
-        everything = {**other, **listed_names, **province_names, **region_names}
-        asked = _find(text, everything)
-        for name in asked:
-            if name in listed_names.values():
-                plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")
-            elif name in other.values():
-                plan.missing.append(f"库中没有{name}的报告")
-        # A province named beside one of its own cities is context ("保定…河北图景"), not a second region.
-        city_provinces = {r.province for r in reports if r.region in asked and r.region != r.province}
-        asked = [a for a in asked if a not in city_provinces]
-        named_any = bool(asked)
-        asked = [a for a in asked if a in region_names.values() or a in province_names.values()]
-        if named_any and not asked:  # every region the question names is missing from the corpus
-            return plan
+            return None
+        return hits
+    everything = {**other, **listed_names, **province_names, **region_names}
+    asked = _find(text, everything)
+    for name in asked:
+        if name in listed_names.values():
+            plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")
+        elif name in other.values():
+            plan.missing.append(f"库中没有{name}的报告")
+    # A province named beside one of its own cities is context ("保定…河北图景"), not a second region.
+    city_provinces = {r.province for r in reports if r.region in asked and r.region != r.province}
+    asked = [a for a in asked if a not in city_provinces]
+    named_any = bool(asked)
+    asked = [a for a in asked if a in region_names.values() or a in province_names.values()]
+    if named_any and not asked:  # every region the question names is missing from the corpus
+        return None
+    return asked
 
+
+@dataclass
+class _Years:
+    """The years a question asks about, beyond `plan.years`: the Time, role and horizon of each."""
+
+    times: dict[int, Time]  # the year or five-year period each year stands for
+    roles: dict[int, str]  # target | outcome | any | report, per year
+    horizons: set[int]  # years named as a planning horizon ("到2030年")
+
+
+def _resolve_years(plan: QueryPlan, text: str, year: int | None, asked: list[str], reports: list[Report]) -> _Years:
+    """Set `plan.years` and `plan.role` from the year argument or the question; the time and role of each year."""
     years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
     asked_time: dict[int, Time] = {y: Time(y, y) for y in years}
@@ -200,25 +242,33 @@ def plan_query(
         for y, clause in _year_clauses(text).items():
             roles[y] = {"any": plan.role}.get(_role_of(clause), _role_of(clause))
     horizons = {int(y) for y in _HORIZON.findall(text)} if not year else set()
+    return _Years(asked_time, roles, horizons)
 
-    def pick(candidates, y: int | None) -> tuple[list, int | None]:
-        if y is None:
-            return candidates, None
-        role = roles[y]
-        if role in ("target", "report"):
-            order = [y]
-        elif role == "outcome":  # a report never holds the outcomes of its own year
-            order = [y + 1]
-        else:
-            order = [y, y + 1]
-        for want in order:
-            chosen = [r for r in candidates if r.year == want]
-            if chosen:
-                return chosen, want
-        if y in horizons and candidates and y > max(r.year for r in candidates):
-            return candidates, None  # a long-term goal: any earlier report of the region may set it
-        return [], None
 
+def _pick(candidates: list[Report], y: int | None, years: _Years) -> tuple[list[Report], int | None]:
+    """The candidate reports that answer about year `y` (by its role), and their report year."""
+    if y is None:
+        return candidates, None
+    role = years.roles[y]
+    if role in ("target", "report"):
+        order = [y]
+    elif role == "outcome":  # a report never holds the outcomes of its own year
+        order = [y + 1]
+    else:
+        order = [y, y + 1]
+    for want in order:
+        chosen = [r for r in candidates if r.year == want]
+        if chosen:
+            return chosen, want
+    if y in years.horizons and candidates and y > max(r.year for r in candidates):
+        return candidates, None  # a long-term goal: any earlier report of the region may set it
+    return [], None
+
+
+def _region_sets(
+    plan: QueryPlan, text: str, asked: list[str], reports: list[Report], years: _Years
+) -> list[tuple[str | None, list[Report]]]:
+    """The reports to search for each region asked (its own, or its cities'), all reports when none is named."""
     members_wanted = bool(_MEMBERS.search(text))
     region_sets: list[tuple[str | None, list[Report]]] = []
     if asked:
@@ -228,29 +278,24 @@ def plan_query(
             if own and not (members_wanted and members):
                 plan.regions.append(name)
                 # A province's own report lacks the year asked: its cities' reports may have it.
-                if members and years and not any(pick(own, y)[0] for y in years):
+                if members and plan.years and not any(_pick(own, y, years)[0] for y in plan.years):
                     own = members
                 region_sets.append((name, own))
             else:
                 region_sets.append((name, members))
     else:
         region_sets.append((None, list(reports)))
+    return region_sets
 
+
+def _add_groups(plan: QueryPlan, region_sets: list[tuple[str | None, list[Report]]], years: _Years) -> None:
+    """Add to `plan` a group per region set and year, a missing note where no report fits, and caveats."""
     for set_name, candidates in region_sets:
-        wanted: list[int | None] = [*years] or [None]
+        wanted: list[int | None] = [*plan.years] or [None]
         for want_year in wanted:
-            chosen, report_year = pick(candidates, want_year)
+            chosen, report_year = _pick(candidates, want_year, years)
             if not chosen:
-                have = sorted({r.year for r in candidates})
-                where = set_name or "语料库"
-                if want_year is None:  # no year asked: nothing at all for the region
-                    span = ""
-                else:
-                    span = {
-                        "outcome": f"{want_year + 1}年（其中才有{want_year}年的完成情况）",
-                        "any": f"{want_year}年或{want_year + 1}年",
-                    }.get(roles[want_year], f"{want_year}年")
-                plan.missing.append(f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）")
+                plan.missing.append(_no_report_note(set_name, want_year, candidates, years))
                 continue
             label = (set_name or "全部地区") + (f" {report_year}年报告" if report_year else "")
             if want_year is None:
@@ -266,14 +311,27 @@ def plan_query(
                     set_name,
                     want_year,
                     role,
-                    asked_time.get(want_year) if want_year else None,
+                    years.times.get(want_year) if want_year else None,
                 )
             )
             for r in chosen:
                 note = f"{r.region}{r.year}年报告正文不完整（截断），缺失部分不在库中"
                 if r.truncated and note not in plan.caveats:
                     plan.caveats.append(note)
-    return plan
+
+
+def _no_report_note(set_name: str | None, want_year: int | None, candidates: list[Report], years: _Years) -> str:
+    """The missing note for a region set without a report for the year asked, naming the years it has."""
+    have = sorted({r.year for r in candidates})
+    where = set_name or "语料库"
+    if want_year is None:  # no year asked: nothing at all for the region
+        span = ""
+    else:
+        span = {
+            "outcome": f"{want_year + 1}年（其中才有{want_year}年的完成情况）",
+            "any": f"{want_year}年或{want_year + 1}年",
+        }.get(years.roles[want_year], f"{want_year}年")
+    return f"库中没有{where}{span}的报告（现有：{'、'.join(map(str, have)) or '无'}）"
 
 
 def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions: list[str], reports) -> str | None:
