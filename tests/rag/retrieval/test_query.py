@@ -67,3 +67,22 @@ def test_explicit_filters_win_over_the_question():
 def test_roles_say_outcome_or_target():
     assert plan_query("济南2023年GDP增长多少", CORPUS).groups[0].role == "outcome"
     assert plan_query("济南2024年GDP增长目标", CORPUS).groups[0].role == "target"
+
+
+@pytest.mark.parametrize(
+    "question, groups, missing",
+    [
+        # the report after a period reviews it; the report of its first year plans it
+        ("河北十四五期间经济增长了多少", [["河北-2026"]], []),
+        # neither at hand: the newest report from the year before the period to its end speaks of its progress
+        ("保定“十四五”的农业目标进展如何", [["保定-2023"]], []),
+        ("石家庄对“十五五”规划的编制有什么安排", [["石家庄-2025"]], []),  # the year before 十五五 prepares it
+        ("济南十三五时期的成绩", [], ["库中没有济南市2021年（其中才有2020年的完成情况）的报告（现有：2024）"]),
+    ],
+)
+def test_periods_go_to_the_reports_that_speak_of_them(question, groups, missing):
+    plan = plan_query(question, CORPUS)
+    assert [g.report_ids for g in plan.groups] == groups
+    assert plan.missing == missing
+    for g in plan.groups:
+        assert g.time is not None and g.time.is_period
