@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ingest.errors import GovQAError
@@ -441,17 +442,177 @@ def _gradio():
     return gr
 
 
+def _live(assistant: Assistant | Callable[[], Assistant] | Settings | None) -> Live:
+    """The Live holder over the given Assistant, a factory's Assistant, or one loaded with the given Settings."""
+    if isinstance(assistant, Assistant):
+        return Live(assistant)
+    if callable(assistant) and not isinstance(assistant, Settings):
+        return Live(assistant())
+    return Live(Assistant.load(settings=assistant))
+
+
+def _chat_tab(gr, regions: list[str], years: list[str], llm_configured: bool) -> SimpleNamespace:
+    """The 问答 tab: transcript, question box and filters, citation panel (call inside the Blocks)."""
+    with gr.Tab("问答"):
+        with gr.Row():
+            with gr.Column(scale=3):
+                transcript = gr.HTML(
+                    render_transcript([]), js_on_load=CITE_JS, elem_id="transcript", padding=True, min_height=200
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        label="问题", placeholder="例如：保定2022年生产总值是多少？", scale=5, elem_id="question"
+                    )
+                    send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
+                with gr.Row():
+                    region = gr.Dropdown(regions, value=ALL, label="地区", elem_id="region")
+                    year = gr.Dropdown(years, value=ALL, label="报告年份", elem_id="year")
+                    answerer = gr.Radio(
+                        list(ANSWERERS),
+                        value="抽取式",
+                        label="回答方式",
+                        visible=llm_configured,
+                        elem_id="answerer",
+                    )
+                clear = gr.Button("清空对话", size="sm")
+            with gr.Column(scale=2):
+                gr.Markdown("### 引用段落")
+                panel = gr.HTML(
+                    '<div class="para-panel">点击回答中的引用标记查看原段落。</div>',
+                    js_on_load=None,
+                    elem_id="citation-panel",
+                    padding=True,
+                )
+    return SimpleNamespace(
+        transcript=transcript,
+        question=question,
+        send=send,
+        region=region,
+        year=year,
+        answerer=answerer,
+        clear=clear,
+        panel=panel,
+    )
+
+
+def _corpus_tab(gr, assistant: Assistant) -> SimpleNamespace:
+    """The 语料库 tab: catalogue table, upload form, report reader (call inside the Blocks)."""
+    with gr.Tab("语料库"):
+        table = gr.Dataframe(
+            catalogue_table(catalogue(assistant)),
+            headers=[label for _, label in CATALOGUE_COLUMNS],
+            label="报告目录",
+            interactive=False,
+            wrap=True,
+            elem_id="catalogue",
+        )
+        with gr.Accordion("上传报告", open=True):
+            files = gr.File(
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                label="报告文件（" + " ".join(UPLOAD_TYPES) + "）",
+                elem_id="upload-files",
+            )
+            replace_box = gr.Checkbox(
+                False, label="替换同编号的已有报告（同一地区同一年份，来自另一个文件）", elem_id="upload-replace"
+            )
+            add = gr.Button("导入", variant="primary", elem_id="upload-button")
+            status = gr.HTML("", js_on_load=None, elem_id="upload-status")
+        choices = report_choices(assistant)
+        first = choices[0][1] if choices else None
+        picker = gr.Dropdown(choices, value=first, label="阅读报告", elem_id="report-picker")
+        reader = gr.HTML(
+            render_report(assistant, first), js_on_load=None, elem_id="reader", max_height=700, padding=True
+        )
+    return SimpleNamespace(
+        table=table, files=files, replace_box=replace_box, add=add, status=status, picker=picker, reader=reader
+    )
+
+
+def _eval_tab(gr, data_dir: Path) -> SimpleNamespace:
+    """The 评测 tab: the latest eval run's title, summary table and chart (call inside the Blocks)."""
+    with gr.Tab("评测"):
+        title, rows, chart = latest_eval(data_dir)
+        eval_title = gr.Markdown(title)
+        eval_table = gr.Dataframe(rows, headers=["指标", "数值"], interactive=False, label="汇总")
+        eval_chart = gr.Image(chart, label="图表", interactive=False, visible=chart is not None)
+        refresh = gr.Button("刷新", size="sm")
+    return SimpleNamespace(title=eval_title, table=eval_table, chart=eval_chart, refresh=refresh)
+
+
+def _handlers(gr, live: Live) -> SimpleNamespace:
+    """The event handlers over `live` (their names are the endpoints' api names, so they keep them)."""
+    from gradio import EventData  # gradio is imported by now; a name mypy accepts as a type
+
+    settings = live.assistant.settings
+
+    def on_ask(q, reg, yr, ans, history):
+        yield from respond(live, q, reg, yr, ans, history)
+
+    def on_cite(history, evt: EventData):
+        return show_citation(live, history, int(evt.turn), int(evt.ref), int(getattr(evt, "seg", -1)))
+
+    def on_upload(uploaded, replace, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it
+        progress(0, desc="导入中")
+        msg = upload(live, uploaded, replace=bool(replace))
+        a = live.assistant
+        regs, yrs = filter_choices(a)
+        return (
+            msg,
+            catalogue_table(catalogue(a)),
+            gr.update(choices=report_choices(a)),
+            gr.update(choices=regs),
+            gr.update(choices=yrs),
+            None,
+        )
+
+    def on_load():
+        a = live.assistant
+        regs, yrs = filter_choices(a)
+        return (
+            catalogue_table(catalogue(a)),
+            gr.update(choices=report_choices(a)),
+            gr.update(choices=regs),
+            gr.update(choices=yrs),
+        )
+
+    def on_eval():
+        t, r, c = latest_eval(settings.data_dir)
+        return t, r, gr.update(value=c, visible=c is not None)
+
+    return SimpleNamespace(ask=on_ask, cite=on_cite, upload=on_upload, load=on_load, eval=on_eval)
+
+
+def _wire_events(app, live: Live, on: SimpleNamespace, turns, chat, corpus, ev) -> None:
+    """Connect the tabs' buttons, boxes and page load to the handlers (call inside the Blocks)."""
+    ask_args = dict(
+        fn=on.ask,
+        inputs=[chat.question, chat.region, chat.year, chat.answerer, turns],
+        outputs=[chat.transcript, turns],
+    )
+    chat.send.click(**ask_args, api_name="ask").then(lambda: "", outputs=chat.question, api_visibility="private")
+    chat.question.submit(**ask_args, api_visibility="private").then(
+        lambda: "", outputs=chat.question, api_visibility="private"
+    )
+    chat.clear.click(lambda: (render_transcript([]), []), outputs=[chat.transcript, turns])
+    chat.transcript.click(on.cite, inputs=[turns], outputs=[chat.panel])
+    corpus.add.click(
+        on.upload,
+        inputs=[corpus.files, corpus.replace_box],
+        outputs=[corpus.status, corpus.table, corpus.picker, chat.region, chat.year, corpus.files],
+    )
+    corpus.picker.change(
+        lambda rid: render_report(live.assistant, rid), inputs=[corpus.picker], outputs=[corpus.reader]
+    )
+    ev.refresh.click(on.eval, outputs=[ev.title, ev.table, ev.chart])
+    app.load(on.load, outputs=[corpus.table, corpus.picker, chat.region, chat.year])
+    app.load(on.eval, outputs=[ev.title, ev.table, ev.chart])
+
+
 def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None = None):
     """The Blocks app over an Assistant (or a factory of one, or Settings to load the default index with)."""
     gr = _gradio()
-    from gradio import EventData  # gradio is imported by now; a name mypy accepts as a type
-
-    if isinstance(assistant, Assistant):
-        live = Live(assistant)
-    elif callable(assistant) and not isinstance(assistant, Settings):
-        live = Live(assistant())
-    else:
-        live = Live(Assistant.load(settings=assistant))
+    live = _live(assistant)
     settings = live.assistant.settings
     regions, years = filter_choices(live.assistant)
 
@@ -462,116 +623,10 @@ def build_app(assistant: Assistant | Callable[[], Assistant] | Settings | None =
             "点击引用标记可查看原段落。"
         )
         turns = gr.State([])
-        with gr.Tab("问答"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    transcript = gr.HTML(
-                        render_transcript([]), js_on_load=CITE_JS, elem_id="transcript", padding=True, min_height=200
-                    )
-                    with gr.Row():
-                        question = gr.Textbox(
-                            label="问题", placeholder="例如：保定2022年生产总值是多少？", scale=5, elem_id="question"
-                        )
-                        send = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
-                    with gr.Row():
-                        region = gr.Dropdown(regions, value=ALL, label="地区", elem_id="region")
-                        year = gr.Dropdown(years, value=ALL, label="报告年份", elem_id="year")
-                        answerer = gr.Radio(
-                            list(ANSWERERS),
-                            value="抽取式",
-                            label="回答方式",
-                            visible=settings.llm_configured,
-                            elem_id="answerer",
-                        )
-                    clear = gr.Button("清空对话", size="sm")
-                with gr.Column(scale=2):
-                    gr.Markdown("### 引用段落")
-                    panel = gr.HTML(
-                        '<div class="para-panel">点击回答中的引用标记查看原段落。</div>',
-                        js_on_load=None,
-                        elem_id="citation-panel",
-                        padding=True,
-                    )
-        with gr.Tab("语料库"):
-            table = gr.Dataframe(
-                catalogue_table(catalogue(live.assistant)),
-                headers=[label for _, label in CATALOGUE_COLUMNS],
-                label="报告目录",
-                interactive=False,
-                wrap=True,
-                elem_id="catalogue",
-            )
-            with gr.Accordion("上传报告", open=True):
-                files = gr.File(
-                    file_count="multiple",
-                    file_types=UPLOAD_TYPES,
-                    label="报告文件（" + " ".join(UPLOAD_TYPES) + "）",
-                    elem_id="upload-files",
-                )
-                replace_box = gr.Checkbox(
-                    False, label="替换同编号的已有报告（同一地区同一年份，来自另一个文件）", elem_id="upload-replace"
-                )
-                add = gr.Button("导入", variant="primary", elem_id="upload-button")
-                status = gr.HTML("", js_on_load=None, elem_id="upload-status")
-            choices = report_choices(live.assistant)
-            first = choices[0][1] if choices else None
-            picker = gr.Dropdown(choices, value=first, label="阅读报告", elem_id="report-picker")
-            reader = gr.HTML(
-                render_report(live.assistant, first), js_on_load=None, elem_id="reader", max_height=700, padding=True
-            )
-        with gr.Tab("评测"):
-            title, rows, chart = latest_eval(settings.data_dir)
-            eval_title = gr.Markdown(title)
-            eval_table = gr.Dataframe(rows, headers=["指标", "数值"], interactive=False, label="汇总")
-            eval_chart = gr.Image(chart, label="图表", interactive=False, visible=chart is not None)
-            refresh = gr.Button("刷新", size="sm")
-
-        def on_ask(q, reg, yr, ans, history):
-            yield from respond(live, q, reg, yr, ans, history)
-
-        def on_cite(history, evt: EventData):
-            return show_citation(live, history, int(evt.turn), int(evt.ref), int(getattr(evt, "seg", -1)))
-
-        def on_upload(uploaded, replace, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio injects it
-            progress(0, desc="导入中")
-            msg = upload(live, uploaded, replace=bool(replace))
-            a = live.assistant
-            regs, yrs = filter_choices(a)
-            return (
-                msg,
-                catalogue_table(catalogue(a)),
-                gr.update(choices=report_choices(a)),
-                gr.update(choices=regs),
-                gr.update(choices=yrs),
-                None,
-            )
-
-        def on_load():
-            a = live.assistant
-            regs, yrs = filter_choices(a)
-            return (
-                catalogue_table(catalogue(a)),
-                gr.update(choices=report_choices(a)),
-                gr.update(choices=regs),
-                gr.update(choices=yrs),
-            )
-
-        def on_eval():
-            t, r, c = latest_eval(settings.data_dir)
-            return t, r, gr.update(value=c, visible=c is not None)
-
-        ask_args = dict(fn=on_ask, inputs=[question, region, year, answerer, turns], outputs=[transcript, turns])
-        send.click(**ask_args, api_name="ask").then(lambda: "", outputs=question, api_visibility="private")
-        question.submit(**ask_args, api_visibility="private").then(
-            lambda: "", outputs=question, api_visibility="private"
-        )
-        clear.click(lambda: (render_transcript([]), []), outputs=[transcript, turns])
-        transcript.click(on_cite, inputs=[turns], outputs=[panel])
-        add.click(on_upload, inputs=[files, replace_box], outputs=[status, table, picker, region, year, files])
-        picker.change(lambda rid: render_report(live.assistant, rid), inputs=[picker], outputs=[reader])
-        refresh.click(on_eval, outputs=[eval_title, eval_table, eval_chart])
-        app.load(on_load, outputs=[table, picker, region, year])
-        app.load(on_eval, outputs=[eval_title, eval_table, eval_chart])
+        chat = _chat_tab(gr, regions, years, settings.llm_configured)
+        corpus = _corpus_tab(gr, live.assistant)
+        ev = _eval_tab(gr, settings.data_dir)
+        _wire_events(app, live, _handlers(gr, live), turns, chat, corpus, ev)
     return app
 
 

@@ -337,6 +337,21 @@ def _cv_score(cv: dict | None) -> float:
     return cv["key_accuracy"] + cv["citation_precision"] + cv["refusal_recall"] - cv["false_refusal_rate"]
 
 
+def _cv_metrics(summary: dict) -> dict:
+    """The cross-validated metrics the model file keeps, from an eval summary."""
+    return {
+        k: summary[k]
+        for k in (
+            "key_accuracy",
+            "false_refusal_rate",
+            "refusal_recall",
+            "citation_precision",
+            "citation_recall",
+            "number_grounding",
+        )
+    }
+
+
 def fit(
     assistant, items: list[EvalItem], items_sha: str, out: Path | None = None, cv: bool = True, progress=print
 ) -> dict:
@@ -378,17 +393,7 @@ def fit(
         )
         if cv:
             summary, _ = cross_validate(samples, mode)
-            data["cv"][mode] = {
-                k: summary[k]
-                for k in (
-                    "key_accuracy",
-                    "false_refusal_rate",
-                    "refusal_recall",
-                    "citation_precision",
-                    "citation_recall",
-                    "number_grounding",
-                )
-            }
+            data["cv"][mode] = _cv_metrics(summary)
             progress(f"{mode}: leave-one-report-out {data['cv'][mode]}")
     data["cv"]["baseline_top1_key_accuracy"] = baseline_top1(samples)
     data["preferred"] = max(MODES, key=lambda m: _cv_score(data["cv"].get(m))) if cv else "dense"

@@ -98,6 +98,86 @@ def _question_record(item, answer, gold: list[str], result, seconds: float) -> d
     }
 
 
+def _limit_items(items: list, limit: int | None) -> list:
+    """The first `limit` items (all when limit is None); ConfigError when limit is below 1."""
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"limit must be at least 1, got {limit}", fix="pass --limit N with N >= 1")
+        items = items[:limit]
+    return items
+
+
+def _ready_assistant(settings: Settings, assistant, progress: bool) -> tuple[Any, bool, float, float]:
+    """The assistant to ask (the given one, or one loaded on the config's index): (assistant, built, build s, load s)."""
+    from rag.assistant import Assistant
+
+    build_seconds, built = 0.0, False
+    if assistant is None:
+        where = ensure_index(settings, progress=progress)
+        built, build_seconds = where.built, where.build_seconds
+        t0 = time.perf_counter()
+        assistant = Assistant.load(where.data_dir, settings)
+        load_seconds = time.perf_counter() - t0
+    else:
+        load_seconds = 0.0
+        if settings.answerer == "llm" and assistant.llm is None:
+            raise ConfigError(
+                "the given assistant has no LLM but the settings ask for the LLM answerer",
+                fix="load the assistant with GOVQA_LLM_BASE_URL and GOVQA_LLM_MODEL set",
+            )
+    return assistant, built, build_seconds, load_seconds
+
+
+def _ask_items(assistant, items: list, answerer: str, name: str, progress: bool) -> tuple[list, list, list, float]:
+    """Ask and score every item: (question records, results, top-1 baseline hits, seconds taken)."""
+    corpus = assistant.corpus
+    records, results, baseline = [], [], []
+    t_questions = time.perf_counter()
+    for item in tqdm(items, desc=f"eval {name}", unit="q", disable=not progress):
+        gold = gold_paragraphs(item, corpus)
+        t0 = time.perf_counter()
+        answer = assistant.ask(item.question, answerer=answerer)
+        seconds = time.perf_counter() - t0
+        if item.keys:
+            baseline.append(top1_keys(assistant.search(item.question), item.keys))
+        result = evaluate(item, answer, gold)
+        result.seconds = seconds  # wall time of ask(): retrieval + answer, the same for every answerer
+        results.append(result)
+        records.append(_question_record(item, answer, gold, result, seconds))
+    return records, results, baseline, time.perf_counter() - t_questions
+
+
+def _items_record(items_path: Path, items: list, limit: int | None) -> dict:
+    """The run file's "items" entry: which question file (and its hash), how many asked, the limit given."""
+    return {
+        "path": str(items_path),
+        "sha256": hashlib.sha256(items_path.read_bytes()).hexdigest(),
+        "n": len(items),
+        "limit": limit,
+    }
+
+
+def _corpus_record(assistant, items: list) -> dict:
+    """The run file's "corpus" entry: the data dir and index generation asked, and the items' evidence problems."""
+    manifest = assistant.index.manifest
+    return {
+        "data_dir": str(assistant.index.path.parent.parent),
+        "index_generation": assistant.index.path.name,
+        "index_built": manifest.get("built"),
+        "corpus_sha256": manifest.get("corpus_sha256"),
+        "reports": sorted(manifest.get("reports", {})),
+        "evidence_problems": check_evidence(items, assistant.corpus),
+    }
+
+
+def _answerer_counts(records: list[dict]) -> dict[str, int]:
+    """How many answers each answerer gave."""
+    answerers: dict[str, int] = {}
+    for r in records:
+        answerers[r["answerer"]] = answerers.get(r["answerer"], 0) + 1
+    return answerers
+
+
 def run_eval(
     settings: Settings,
     items_path: str | Path | None = None,
@@ -114,56 +194,17 @@ def run_eval(
     Without `assistant`, the index is the main one when its embedding model matches settings.embed_model,
     else a data dir of the config's own (built from settings.reports_dir on first use; see eval/indexes.py).
     """
-    from rag.assistant import Assistant
-
     started = time.perf_counter()
     code = code_identity()  # before any question: the code the answers come from
     check_answerer(settings)
     name = name or default_name(settings)
     items_path = Path(items_path) if items_path else ITEMS
-    items = load_items(items_path)
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError(f"limit must be at least 1, got {limit}", fix="pass --limit N with N >= 1")
-        items = items[:limit]
-
-    build_seconds, built = 0.0, False
-    if assistant is None:
-        where = ensure_index(settings, progress=progress)
-        built, build_seconds = where.built, where.build_seconds
-        t0 = time.perf_counter()
-        assistant = Assistant.load(where.data_dir, settings)
-        load_seconds = time.perf_counter() - t0
-    else:
-        load_seconds = 0.0
-        if settings.answerer == "llm" and assistant.llm is None:
-            raise ConfigError(
-                "the given assistant has no LLM but the settings ask for the LLM answerer",
-                fix="load the assistant with GOVQA_LLM_BASE_URL and GOVQA_LLM_MODEL set",
-            )
-    corpus = assistant.corpus
-
-    records, results, baseline = [], [], []
-    t_questions = time.perf_counter()
-    for item in tqdm(items, desc=f"eval {name}", unit="q", disable=not progress):
-        gold = gold_paragraphs(item, corpus)
-        t0 = time.perf_counter()
-        answer = assistant.ask(item.question, answerer=settings.answerer)
-        seconds = time.perf_counter() - t0
-        if item.keys:
-            baseline.append(top1_keys(assistant.search(item.question), item.keys))
-        result = evaluate(item, answer, gold)
-        result.seconds = seconds  # wall time of ask(): retrieval + answer, the same for every answerer
-        results.append(result)
-        records.append(_question_record(item, answer, gold, result, seconds))
-    questions_seconds = time.perf_counter() - t_questions
+    items = _limit_items(load_items(items_path), limit)
+    assistant, built, build_seconds, load_seconds = _ready_assistant(settings, assistant, progress)
+    records, results, baseline, questions_seconds = _ask_items(assistant, items, settings.answerer, name, progress)
 
     settings_record = public_settings(settings)
     models = model_identities(settings, assistant.index.manifest, assistant.llm)
-    manifest = assistant.index.manifest
-    answerers: dict[str, int] = {}
-    for r in records:
-        answerers[r["answerer"]] = answerers.get(r["answerer"], 0) + 1
     path = _new_run_path(Path(out_dir) if out_dir else runs_dir(settings), name)
     data: dict[str, Any] = {
         "format": RUN_FORMAT,
@@ -175,20 +216,8 @@ def run_eval(
         "settings": settings_record,
         "models": models,
         "code": code,
-        "items": {
-            "path": str(items_path),
-            "sha256": hashlib.sha256(items_path.read_bytes()).hexdigest(),
-            "n": len(items),
-            "limit": limit,
-        },
-        "corpus": {
-            "data_dir": str(assistant.index.path.parent.parent),
-            "index_generation": assistant.index.path.name,
-            "index_built": manifest.get("built"),
-            "corpus_sha256": manifest.get("corpus_sha256"),
-            "reports": sorted(manifest.get("reports", {})),
-            "evidence_problems": check_evidence(items, corpus),
-        },
+        "items": _items_record(items_path, items, limit),
+        "corpus": _corpus_record(assistant, items),
         "timings": {
             "index_build_seconds": round(build_seconds, 3),
             "index_built_now": built,
@@ -197,7 +226,7 @@ def run_eval(
             "mean_seconds": round(questions_seconds / len(items), 4),
             "total_seconds": round(time.perf_counter() - started, 3),
         },
-        "answerers": answerers,
+        "answerers": _answerer_counts(records),
         "summary": summarize(results),
         "baseline": {"top1_paragraph_key_accuracy": sum(baseline) / len(baseline) if baseline else None},
         "by_type": summarize_by_type(results),

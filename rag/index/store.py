@@ -111,22 +111,10 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
                 f.write(n.to_json() + "\n")
         with open(tmp / "tokens.json", "w", encoding="utf-8") as f:
             json.dump([tokens(c.embed_text) for c in chunks], f, ensure_ascii=False)
-        dim = None
         sentence_texts, sentence_spans = paragraph_sentences(
             corpus, list(dict.fromkeys(c.paragraph_id for c in chunks))
         )
-        sentence_vecs = None
-        if embedder is not None:
-            texts = [c.embed_text for c in chunks]
-            embed = (
-                (lambda t: cache.embed(t, embedder, progress=progress))
-                if cache is not None
-                else (lambda t: embedder.embed_passages(t, progress))
-            )
-            vecs = np.asarray(embed(texts), dtype=np.float32)
-            dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
-            _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
-            sentence_vecs = np.asarray(embed(sentence_texts), dtype=np.float32).reshape(-1, dim)
+        dim, sentence_vecs = _embed_generation(tmp, chunks, nodes, sentence_texts, embedder, cache, progress)
         save_sentences(tmp, sentence_spans, sentence_vecs)
         manifest = {
             "format": INDEX_FORMAT,
@@ -149,6 +137,24 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
     os.replace(pointer, index_dir / CURRENT)
     _prune(index_dir, keep=gen.name)
     return gen
+
+
+def _embed_generation(
+    tmp: Path, chunks: list[Chunk], nodes, sentence_texts: list[str], embedder, cache, progress
+) -> tuple[int | None, np.ndarray | None]:
+    """Embed the chunks (written to tmp/vectors.faiss) and the sentences: (dim, sentence vectors), or Nones for BM25."""
+    if embedder is None:
+        return None, None
+    texts = [c.embed_text for c in chunks]
+    embed = (
+        (lambda t: cache.embed(t, embedder, progress=progress))
+        if cache is not None
+        else (lambda t: embedder.embed_passages(t, progress))
+    )
+    vecs = np.asarray(embed(texts), dtype=np.float32)
+    dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
+    _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
+    return dim, np.asarray(embed(sentence_texts), dtype=np.float32).reshape(-1, dim)
 
 
 def _write_faiss(vecs: np.ndarray, dim: int, nodes, path: Path) -> None:
