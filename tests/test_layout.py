@@ -56,4 +56,4 @@ def test_rag_imports_point_backwards(path):
 @pytest.mark.parametrize("path", _modules("rag") + _modules("ingest"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_modules_stay_small(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
-    assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines: split it where the pieces have names"
+    assert lines <= 330, f"{path.relative_to(ROOT)} has {lines} lines: split it where the pieces have names"

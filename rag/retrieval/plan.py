@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ingest.model import Corpus, Report
+from rag.retrieval.places import NameTables, find_places, name_tables
 from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
@@ -53,76 +53,6 @@ class QueryPlan:
         return len(self.groups) > 1
 
 
-def _names(full: str, short: str) -> set[str]:
-    names = {full, short}
-    for suffix in ("市", "省", "县", "区"):
-        if full.endswith(suffix) and len(full) > 2:
-            names.add(full[: -len(suffix)])
-    return {n for n in names if len(n) >= 2}
-
-
-@lru_cache(maxsize=4)
-def _place_table(places: tuple[str, ...]) -> dict[str, str]:
-    """Every name form of every place (full name and the name without its 市/省/县/区 suffix)."""
-    return {n: p for p in places for n in _names(p, p)}
-
-
-def _word_edges(text: str) -> set[int]:
-    """Positions where jieba puts a word boundary (a place name must start and end on one)."""
-    from rag.index.tokenize import cut
-
-    edges, pos = {0}, 0
-    for word in cut(text):
-        pos += len(word)
-        edges.add(pos)
-    return edges
-
-
-def _compound_names(text: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Spans of place names run together into one proper noun (宁波舟山港: 宁波+舟山 glued to 港)."""
-    out: set[tuple[int, int]] = set()
-    spans = sorted(spans)
-    i = 0
-    while i < len(spans):
-        j = i
-        while j + 1 < len(spans) and spans[j + 1][0] == spans[j][1]:
-            j += 1
-        end = spans[j][1]
-        if j > i and end < len(text) and "\u4e00" <= text[end] <= "\u9fff":
-            out.update(spans[i : j + 1])
-        i = j + 1
-    return out
-
-
-def _find(question: str, names: dict[str, str]) -> list[str]:
-    """Values of `names` whose keys occur in question as words, longest match first, in order of appearance.
-
-    A name inside a longer word is not a mention of the place: it must start and end on a word boundary
-    (jieba), and place names glued together into one proper noun (宁波舟山港) do not count either.
-    """
-    found: list[tuple[int, str]] = []
-    taken = [False] * len(question)
-    edges = _word_edges(question)
-    matches: list[tuple[int, int, str]] = []
-    for name in sorted((n for n in names if n in question), key=len, reverse=True):
-        start = question.find(name)
-        while start >= 0:
-            end = start + len(name)
-            if start in edges and end in edges:
-                matches.append((start, end, name))
-            start = question.find(name, start + 1)
-    compound = _compound_names(question, [(s, e) for s, e, _ in matches])
-    for start, end, name in matches:
-        if (start, end) not in compound and not any(taken[start:end]):
-            taken[start:end] = [True] * len(name)
-            found.append((start, names[name]))
-    out: list[str] = []
-    for _, v in sorted(found):
-        if v not in out:
-            out.append(v)
-    return out
-
-
 def plan_query(
     question: str,
     corpus: Corpus,
@@ -135,7 +65,7 @@ def plan_query(
     `places` are other place names (a gazetteer) so that a region the corpus lacks is reported as such.
     """
     reports = corpus.reports
-    names = _name_tables(corpus, places)
+    names = name_tables(corpus, places)
     plan = QueryPlan(question)
     text = question
     asked = _asked_regions(plan, text, region, names, reports)
@@ -147,55 +77,19 @@ def plan_query(
     return plan
 
 
-@dataclass
-class _Names:
-    """Name forms (full name, name without suffix, short name) of the places a question may name, by kind."""
-
-    regions: dict[str, str]  # regions with a report in the corpus
-    provinces: dict[str, str]  # provinces of those regions
-    listed: dict[str, str]  # regions only listed in a compilation's table of contents (no text)
-    other: dict[str, str]  # other places (the gazetteer): not in the corpus at all
-
-
-def _name_tables(corpus: Corpus, places: Iterable[str]) -> _Names:
-    """The name tables of the corpus's regions, provinces, listed-only regions and the other `places`."""
-    reports = corpus.reports
-    region_names: dict[str, str] = {}
-    for r in reports:
-        for n in _names(r.region, r.short):
-            region_names.setdefault(n, r.region)
-    province_names: dict[str, str] = {}
-    for r in reports:
-        for n in _names(r.province, r.province):
-            if n not in region_names:
-                province_names[n] = r.province
-    listed_names = {}
-    for item in corpus.listed:
-        if not item.has_text:
-            for n in _names(item.region, item.region):
-                if n not in region_names:
-                    listed_names[n] = item.region
-    other = {
-        n: p
-        for n, p in _place_table(tuple(places)).items()
-        if n not in region_names and n not in province_names and n not in listed_names
-    }
-    return _Names(region_names, province_names, listed_names, other)
-
-
 def _asked_regions(
-    plan: QueryPlan, text: str, region: str | None, names: _Names, reports: list[Report]
+    plan: QueryPlan, text: str, region: str | None, names: NameTables, reports: list[Report]
 ) -> list[str] | None:
     """The corpus regions asked about, noting in `plan.missing` those the corpus lacks; None when none is left."""
     region_names, province_names, listed_names, other = names.regions, names.provinces, names.listed, names.other
     if region:
-        hits = _find(region, {**region_names, **province_names})
+        hits = find_places(region, {**region_names, **province_names})
         if not hits:
             plan.missing.append(f"库中没有{region}的报告")
             return None
         return hits
     everything = {**other, **listed_names, **province_names, **region_names}
-    asked = _find(text, everything)
+    asked = find_places(text, everything)
     for name in asked:
         if name in listed_names.values():
             plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")
