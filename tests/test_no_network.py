@@ -69,12 +69,12 @@ def _get(url: str, timeout: float = 5.0) -> str:
         return r.read().decode("utf-8")
 
 
-def test_ui_session_makes_no_outside_connection(sample_data_dir, tmp_path):
+def test_ui_session_makes_no_outside_connection(e5_data_dir, tmp_path):
     """`python ui.py` under strace: start it, ask one question through its HTTP API, keep it up ~15 s, stop it."""
     port, trace, home = _free_port(), tmp_path / "connect.txt", tmp_path / "home"
     home.mkdir()
     log = (tmp_path / "ui.log").open("w")
-    env = {**_env(), "HOME": str(home), "GOVQA_DATA_DIR": str(sample_data_dir), "GOVQA_ANSWERER": "extractive"}
+    env = {**_env(), "HOME": str(home), "GOVQA_DATA_DIR": str(e5_data_dir), "GOVQA_ANSWERER": "extractive"}
     proc = subprocess.Popen(
         ["strace", "-f", "-e", "trace=connect", "-o", str(trace), sys.executable, "ui.py", "--port", str(port)],
         cwd=ROOT,
