@@ -30,8 +30,8 @@ run: index
 test: install browser
 	$(BIN)/python -m pytest
 
-test-fast: install
-	$(BIN)/python -m pytest -m "not slow and not browser"
+test-fast: install  # no model, no browser; two pytest-xdist workers (one per core)
+	$(BIN)/python -m pytest -m "not slow and not browser" -n 2
 
 lint: install
 	$(BIN)/ruff check .

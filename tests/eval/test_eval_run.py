@@ -347,7 +347,7 @@ def test_cli_eval_run(cli, bm25_run, data_dir, items_file, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "key_accuracy" in result.output and "hit@5" in result.output
-    path = Path(re.search(r"run: (\S+\.json)", result.output).group(1))
+    path = Path(re.search(r"run: (\S+\.json)", result.output.replace("\n", "")).group(1))  # wrapped when narrow
     data = load_run(path)
     assert data["name"] == "kw" and len(data["questions"]) == 3 and data["config_file"] == str(config)
     assert path.parent == data_dir / "eval" / "runs" and path.with_suffix(".png").exists()
