@@ -177,6 +177,7 @@ for i in range(int(sys.argv[1])):
 """
 
 
+@pytest.mark.slow  # a stress test: many loads while a writer swaps generations (about 10 s)
 def test_readers_never_fail_while_generations_are_swapped(tmp_path):
     data = tmp_path / "var"
     update(Settings(data_dir=data, embed_model="bm25"), [REPORTS])
