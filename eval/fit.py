@@ -31,9 +31,9 @@ from rag.answering.evidence import (
     ReportSentences,
     ReportTimes,
     candidates,
-    group_features,
     group_names,
 )
+from rag.answering.evidence import group_rows as evidence_group_rows
 from rag.answering.extractive import compose
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 from rag.retrieval.retrieve import Retrieval
@@ -95,7 +95,7 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
         )
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         fold = sorted(evidence_reports)[0] if evidence_reports else reports[n % len(reports)]
-        standouts = [report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
+        standouts = report_sentences.standouts(retrieval.qvec, retrieval.groups)
         out.append(Sample(item, gold_paragraphs(item, corpus), retrieval, cands, x, y, fold, view, standouts))
     return out
 
@@ -266,16 +266,7 @@ def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> P
 
 
 def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    return (
-        np.stack(
-            [
-                group_features(sample.cands, x, probs, g, sample.item.question, hits, sample.standouts[g])
-                for g, (_, hits) in enumerate(sample.retrieval.groups)
-            ]
-        )
-        if sample.retrieval.groups
-        else np.zeros((0, len(GROUP_FEATURES)), np.float32)
-    )
+    return evidence_group_rows(sample.item.question, sample.retrieval.groups, sample.cands, x, probs, sample.standouts)
 
 
 def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> LinearModel:

@@ -47,11 +47,10 @@ FEATURES = (
 )
 DENSE = ("dense_sentence", "dense_gap", "dense_paragraph")
 
-# Whether a group's evidence answers at all is judged only on signals that do not depend on how the question is
-# worded. Word overlap, e5 similarity and the sentence probability built on them are all higher for questions
-# worded like the reports (the training questions) than for colloquial ones: a refusal learned on their level
-# refuses new wordings (measured: 17% of the frozen set's answerable questions). They rank the sentences, and a
-# weak best sentence is quoted as "the most relevant text"; they never refuse.
+# Whether a group's evidence answers at all. Word overlap, e5 similarity and the sentence probability built on them
+# are higher for questions worded like the reports than for colloquial ones, so their levels are learned from a
+# training set that holds colloquial questions written blind (eval/questions.jsonl q203-), and the e5 signal is
+# taken relative to the question's own level over its report (dense_standout), not as an absolute cosine.
 GROUP_FEATURES = (
     "asserted_missing",  # the question states a figure that no retrieved paragraph of the group states
     "time_conflict_all",  # every retrieved sentence with a known time speaks of another year or period than asked
@@ -258,6 +257,22 @@ def group_features(
     )
 
 
+def group_rows(
+    question: str,
+    groups: list[tuple[Group, list[Hit]]],
+    cands: list[Candidate],
+    x: np.ndarray,
+    probs: np.ndarray,
+    standouts: list[float],
+) -> np.ndarray:
+    """GROUP_FEATURES of every retrieval group, one row each (standouts: ReportSentences.standouts)."""
+    if not groups:
+        return np.zeros((0, len(GROUP_FEATURES)), np.float32)
+    return np.stack(
+        [group_features(cands, x, probs, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(groups)]
+    )
+
+
 def _agree(hits: list[Hit]) -> bool:
     dense = [(h.dense_score, h.id) for h in hits if h.dense_score is not None]
     lexical = [(h.bm25_score, h.id) for h in hits if h.bm25_score is not None]
@@ -282,6 +297,10 @@ class ReportSentences:
                 rows.setdefault(pid.rsplit("-p", 1)[0], []).extend(r for r, _, _ in spans)
             self._rows = {k: np.array(sorted(v)) for k, v in rows.items()}
         return self._rows
+
+    def standouts(self, qvec: np.ndarray | None, groups: list[tuple[Group, list[Hit]]]) -> list[float]:
+        """`standout` of every retrieval group."""
+        return [self.standout(qvec, hits) for _, hits in groups]
 
     def standout(self, qvec: np.ndarray | None, hits: list[Hit]) -> float:
         """(best cosine among the hits' sentences - mean over their reports' sentences) / standard deviation."""

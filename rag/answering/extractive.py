@@ -21,8 +21,8 @@ from rag.answering.evidence import (
     ReportSentences,
     ReportTimes,
     candidates,
-    group_features,
     group_names,
+    group_rows,
 )
 from rag.answering.scorer import Policy, Scorer
 from rag.retrieval.retrieve import Retrieval
@@ -64,25 +64,17 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
         cands, x, probs = self.score(question, retrieval)
-        standouts = [self.report_sentences.standout(retrieval.qvec, hits) for _, hits in retrieval.groups]
+        standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
         answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable, standouts)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
 def answerability(
-    question: str,
-    retrieval: Retrieval,
-    cands: list[Candidate],
-    x: np.ndarray,
-    probs: np.ndarray,
-    model,
-    standouts: list[float],
+    question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray, model, standouts
 ) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = [
-        group_features(cands, x, probs, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(retrieval.groups)
-    ]
-    return [float(p) for p in model.predict(np.stack(rows))] if rows else []
+    rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
+    return [float(p) for p in model.predict(rows)] if len(rows) else []
 
 
 def select(cands: list[Candidate], probs: np.ndarray, group: int, answerable: float, policy: Policy) -> list[Pick]:

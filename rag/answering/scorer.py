@@ -1,6 +1,6 @@
 """The fitted answerability model: P(sentence answers the question) and the policy that turns it into an answer.
 
-The weights live in `rag/models/answerability.json`, written by `govqa eval fit` (eval/fit.py) from the
+The weights live in `rag/answering/models/answerability.json`, written by `govqa eval fit` (eval/fit.py) from the
 training questions only: a logistic regression over the named features of `rag.answering.evidence`, one for
 indexes with sentence vectors ("dense") and one for BM25-only indexes ("lexical"); a small character
 n-gram model for "does the question want a figure"; and a logistic regression over the group features (is this group's evidence an answer at all); the thresholds
