@@ -28,7 +28,6 @@ from rag.answering.evidence import (
     FEATURES,
     GROUP_FEATURES,
     QuestionView,
-    ReportSentences,
     ReportTimes,
     candidates,
     group_names,
@@ -36,6 +35,7 @@ from rag.answering.evidence import (
 from rag.answering.evidence import group_rows as evidence_group_rows
 from rag.answering.extractive import compose
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
+from rag.answering.standout import ReportSentences
 from rag.retrieval.retrieve import Retrieval
 
 from .dataset import EvalItem, find_reports, gold_paragraphs

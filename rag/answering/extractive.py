@@ -18,13 +18,13 @@ from rag.answering.evidence import (
     FEATURES,
     Candidate,
     QuestionView,
-    ReportSentences,
     ReportTimes,
     candidates,
     group_names,
     group_rows,
 )
 from rag.answering.scorer import Policy, Scorer
+from rag.answering.standout import ReportSentences
 from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time
 
