@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.gazetteer import gazetteer
+from ingest.gazetteer import gazetteer, short_name
 from ingest.model import Corpus
 
 
@@ -30,8 +30,14 @@ def name_forms(full: str, short: str) -> set[str]:
 
 @lru_cache(maxsize=4)
 def place_table(places: tuple[str, ...]) -> dict[str, str]:
-    """Every name form of every place (full name and the name without its 市/省/县/区 suffix)."""
-    return {n: p for p in places for n in name_forms(p, p)}
+    """Every name form of every place: full name, the name without its 市/省/县/区 suffix, and the gazetteer's
+    short name (西藏自治区 -> 西藏, 延边朝鲜族自治州 -> 延边), the form reports and readers use."""
+    return {n: p for p in places for n in name_forms(p, _short(p))}
+
+
+def _short(full: str) -> str:
+    place = gazetteer().find(full)
+    return short_name(place) if place is not None else full
 
 
 def _word_edges(text: str) -> set[int]:

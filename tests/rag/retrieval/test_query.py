@@ -86,3 +86,16 @@ def test_periods_go_to_the_reports_that_speak_of_them(question, groups, missing)
     assert plan.missing == missing
     for g in plan.groups:
         assert g.time is not None and g.time.is_period
+
+
+def test_places_outside_the_corpus_are_named_by_their_short_names_too():
+    """A reader says 西藏, 广西, 延边: the gazetteer's short names count, so the question is not sent to another
+    region's report."""
+    places = ["西藏自治区", "广西壮族自治区", "延边朝鲜族自治州"]
+    for question, full in [
+        ("西藏去年经济增速多少？", "西藏自治区"),
+        ("广西今年的GDP目标", "广西壮族自治区"),
+        ("延边的旅游收入", "延边朝鲜族自治州"),
+    ]:
+        plan = plan_query(question, CORPUS, places=places)
+        assert plan.groups == [] and plan.missing == [f"库中没有{full}的报告"], question
