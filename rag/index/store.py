@@ -9,7 +9,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +19,7 @@ from ingest.store import load_corpus, save_corpus
 from rag.index.bm25 import KeywordIndex
 from rag.index.sentences import SentenceTable, load_sentences, paragraph_sentences, save_sentences
 from rag.index.tokenize import tokens
-
-if TYPE_CHECKING:
-    import faiss
+from rag.index.vectors import FaissVectors, VectorSearch
 
 INDEX_FORMAT = 1
 CURRENT = "CURRENT"
@@ -79,7 +76,7 @@ class LoadedIndex:
     manifest: dict
     corpus: Corpus
     chunks: list[Chunk]
-    vectors: faiss.Index | None  # the faiss index (row i = chunks[i]), None in BM25-only mode
+    vectors: VectorSearch | None  # the dense backend (row i = chunks[i]), None in BM25-only mode
     keyword: KeywordIndex
     sentences: SentenceTable | None = None  # sentence spans (and vectors) of every indexed paragraph
 
@@ -276,7 +273,7 @@ def _load_generation(gen: Path) -> LoadedIndex:
         if manifest.get("dim"):
             import faiss  # the file FaissVectorStore.persist wrote; read directly: importing llama-index costs seconds
 
-            vectors = faiss.read_index(str(gen / "vectors.faiss"))
+            vectors = FaissVectors(faiss.read_index(str(gen / "vectors.faiss")))
         sentences = load_sentences(gen)
         if not gen.is_dir():  # pruned while it was read: what was read may be incomplete
             raise FileNotFoundError(f"{gen} was removed while it was read")

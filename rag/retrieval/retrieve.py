@@ -117,14 +117,8 @@ class Retriever:
         return list(seen.items())
 
     def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
-        import faiss
-
-        faiss_index = self.index.vectors
-        if faiss_index is None:  # a BM25-only index: nothing to search densely (was an AttributeError)
+        vectors = self.index.vectors
+        if vectors is None:  # a BM25-only index: nothing to search densely (was an AttributeError)
             raise RuntimeError("dense search on an index without vectors (BM25-only mode)")
-        n = min(CANDIDATES, len(allowed))
-        params = None
-        if len(allowed) < faiss_index.ntotal:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))  # type: ignore[call-arg]  # faiss's wrapper takes fields as kwargs (keeping `sel` alive); its stub lacks them
-        scores, ids = faiss_index.search(qvec.reshape(1, -1), n, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        rows = allowed if len(allowed) < vectors.ntotal else None
+        return vectors.search(qvec, CANDIDATES, rows)

@@ -58,7 +58,7 @@ def test_manifest_records_model_dimension_chunks_and_hashes(assistant, sample_da
     m = index.manifest
     assert m["embed_model"] == assistant.settings.embed_model
     assert m["embed_identity"] == assistant.embedder.identity
-    assert m["dim"] == assistant.embedder.dim == index.vectors.d
+    assert m["dim"] == assistant.embedder.dim == index.vectors.dim
     assert m["chunks"] == len(index.chunks) == len(corpus_chunks(index.corpus)) == index.vectors.ntotal
     assert m["reports"] == {r.id: report_hash(r) for r in index.corpus.reports}
     assert m["corpus_sha256"] == hashlib.sha256((index.path / "corpus.json").read_bytes()).hexdigest()
