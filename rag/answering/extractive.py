@@ -49,8 +49,10 @@ class ExtractiveAnswerer:
         self.sentences = index.sentences if scorer.mode == "dense" else None
         self.report_sentences = ReportSentences(index.sentences)
 
-    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
-        """The candidate sentences of every group, their feature rows and their probabilities."""
+    def score(
+        self, question: str, retrieval: Retrieval
+    ) -> tuple[QuestionView, list[Candidate], np.ndarray, np.ndarray]:
+        """The question's view, the candidate sentences of every group, their feature rows and their probabilities."""
         view = QuestionView.of(
             question,
             group_names(retrieval.groups),
@@ -60,20 +62,27 @@ class ExtractiveAnswerer:
         )
         cands = candidates(view, retrieval.groups, self.sentences, retrieval.qvec, self.times)
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
-        return cands, x, self.scorer.predict(x)
+        return view, cands, x, self.scorer.predict(x)
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
-        cands, x, probs = self.score(question, retrieval)
+        view, cands, x, probs = self.score(question, retrieval)
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
-        answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable, standouts)
+        answerable = answerability(question, view, retrieval, cands, x, probs, self.scorer.answerable, standouts)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
 def answerability(
-    question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray, model, standouts
+    question: str,
+    view: QuestionView,
+    retrieval: Retrieval,
+    cands: list[Candidate],
+    x: np.ndarray,
+    probs: np.ndarray,
+    model,
+    standouts,
 ) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
+    rows = group_rows(question, view, retrieval.groups, cands, x, probs, standouts)
     return [float(p) for p in model.predict(rows)] if len(rows) else []
 
 
