@@ -28,8 +28,8 @@ from rag.index.milvus_store import (
     MilvusTarget,
     _quoted,
     connect,
-    ensure_collections,
     has_keyword_field,
+    open_collection,
 )
 
 MAX_LIMIT = 16384  # Milvus's largest topk
@@ -42,7 +42,7 @@ class MilvusVectors:
         self.target = target
         self.dim = int(dim)
         self.client = client if client is not None else connect(target)
-        ensure_collections(self.client, target, self.dim)  # loads the collection (needed after every reopen)
+        open_collection(self.client, target, self.dim)  # loads the collection (needed after every reopen)
         self._ids = [c.id for c in chunks]
         self._row = {cid: i for i, cid in enumerate(self._ids)}
         self._report = np.array([c.report_id for c in chunks], dtype=object)

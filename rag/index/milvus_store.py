@@ -114,14 +114,10 @@ def ensure_collections(client, target: MilvusTarget, dim: int) -> None:
 
     name = target.collection
     if client.has_collection(name):
-        dense = [f for f in client.describe_collection(name)["fields"] if f["name"] == DENSE]
-        have = int(dense[0]["params"]["dim"]) if dense else None
-        if have != dim:
-            raise IndexError_(
-                f"Milvus collection {name} holds {have}-dim vectors, the embedding model gives {dim}",
-                fix="set GOVQA_MILVUS_COLLECTION to another name for this model (or drop the old collection)",
-            )
+        check_dim(client, name, dim)
     else:
+        if client.has_collection(target.states):  # bookkeeping of a collection that is gone: start afresh
+            client.drop_collection(target.states)
         bm25 = has_bm25(client)
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID_FIELD, DataType.VARCHAR, is_primary=True, max_length=256)
@@ -158,6 +154,28 @@ def ensure_collections(client, target: MilvusTarget, dim: int) -> None:
         client.create_collection(target.states, schema=schema, index_params=index)
     client.load_collection(name)  # after every (re)open: a collection must be loaded to be searched
     client.load_collection(target.states)
+
+
+def check_dim(client, name: str, dim: int) -> None:
+    """The collection's dense field has the embedding model's dimension, or a clear error."""
+    dense = [f for f in client.describe_collection(name)["fields"] if f["name"] == DENSE]
+    have = int(dense[0]["params"]["dim"]) if dense else None
+    if have != dim:
+        raise IndexError_(
+            f"Milvus collection {name} holds {have}-dim vectors, the embedding model gives {dim}",
+            fix="set GOVQA_MILVUS_COLLECTION to another name for this model (or drop the old collection)",
+        )
+
+
+def open_collection(client, target: MilvusTarget, dim: int) -> None:
+    """For reading: the collection exists with this dimension; load it (needed after every (re)open)."""
+    if not client.has_collection(target.collection):
+        raise IndexError_(
+            f"Milvus at {target.uri} has no collection {target.collection}, which this index generation names",
+            fix="rebuild the index so its vectors are written there: govqa index",
+        )
+    check_dim(client, target.collection, dim)
+    client.load_collection(target.collection)
 
 
 def report_state(report: Report, chunks: Sequence[Chunk], identity: str) -> str:

