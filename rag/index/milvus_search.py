@@ -72,7 +72,7 @@ class MilvusVectors:
     def _hits(self, result, negate: bool = False) -> list[tuple[int, float]]:
         out = []
         for hit in result[0]:
-            row = self._row.get(hit[ID_FIELD])
+            row = self._row.get(hit.get(ID_FIELD) or hit.get("id"))  # the primary key: by name, or "id" (Milvus 2.3)
             if row is not None:
                 out.append((row, -float(hit["distance"]) if negate else float(hit["distance"])))
         return out

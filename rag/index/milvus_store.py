@@ -96,8 +96,8 @@ def connect(target: MilvusTarget):
 
 def has_bm25(client) -> bool:
     """Whether the server computes BM25 (a BM25 function into a sparse field): milvus-lite 3.x and Milvus 2.5+."""
-    version = str(client.get_server_version())
-    if "lite" in version:
+    version = str(client.get_server_version())  # "milvus_lite-3.2.2", "v2.5.4", "v2.3.5-lite" (PyPI's milvus 2.3)
+    if version.startswith("milvus_lite"):
         return True
     m = re.search(r"(\d+)\.(\d+)", version)
     return m is not None and (int(m.group(1)), int(m.group(2))) >= (2, 5)
@@ -121,7 +121,9 @@ def ensure_collections(client, target: MilvusTarget, dim: int) -> None:
         bm25 = has_bm25(client)
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID_FIELD, DataType.VARCHAR, is_primary=True, max_length=256)
-        schema.add_field(REPORT_FIELD, DataType.VARCHAR, max_length=256, is_partition_key=True)
+        # report_id as partition key: a filter on it prunes partitions. Not before 2.5: Milvus 2.3's partition-key
+        # filter on Chinese report ids matched nothing (measured with PyPI's milvus 2.3.5 server).
+        schema.add_field(REPORT_FIELD, DataType.VARCHAR, max_length=256, is_partition_key=bm25)
         for field in ("region", "province", "level"):
             schema.add_field(field, DataType.VARCHAR, max_length=256)
         schema.add_field("year", DataType.INT64)
@@ -142,7 +144,8 @@ def ensure_collections(client, target: MilvusTarget, dim: int) -> None:
                 )
             )
             index.add_index(SPARSE, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        client.create_collection(name, schema=schema, index_params=index)
+        # Strong: a reader that loads the generation just swapped in sees every row its sync wrote
+        client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
     if not client.has_collection(target.states):
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(REPORT_FIELD, DataType.VARCHAR, is_primary=True, max_length=256)
@@ -151,7 +154,7 @@ def ensure_collections(client, target: MilvusTarget, dim: int) -> None:
         schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
         index = client.prepare_index_params()
         index.add_index("v", index_type="FLAT", metric_type="L2")
-        client.create_collection(target.states, schema=schema, index_params=index)
+        client.create_collection(target.states, schema=schema, index_params=index, consistency_level="Strong")
     client.load_collection(name)  # after every (re)open: a collection must be loaded to be searched
     client.load_collection(target.states)
 

@@ -7,11 +7,13 @@ The mechanics run on the hashed sample index (fast); hit@5 of the eval on both b
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from ingest.errors import ConfigError, IndexError_
 from rag import Assistant
 from rag.index.build import update
 from rag.index.milvus_search import MilvusVectors
-from rag.index.milvus_store import MilvusTarget, connect, stored_states
+from rag.index.milvus_store import MilvusTarget, connect, has_bm25, stored_states
 from rag.index.store import load_index
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -321,3 +323,31 @@ def test_hit_at_5_on_milvus_is_within_a_point_of_faiss(e5_data_dir, e5_assistant
         assert faiss_rate >= 0.95 and abs(milvus_rate - faiss_rate) <= 0.01, (faiss_rate, milvus_rate)
     finally:
         _release(MilvusTarget.from_settings(settings).uri)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("GOVQA_TEST_MILVUS_URI"), reason="set GOVQA_TEST_MILVUS_URI=http://host:port")
+def test_a_milvus_server(sample_data_dir, sample_settings, tmp_path):
+    """Against a real Milvus server (GOVQA_TEST_MILVUS_URI; e.g. PyPI's `milvus` 2.3.5 on loopback, which has no BM25:
+    the keyword ranking falls back to the local BM25): filters, a removed report, the same hits as FAISS."""
+    uri = os.environ["GOVQA_TEST_MILVUS_URI"]
+    shutil.copytree(sample_data_dir, tmp_path / "data")
+    name = f"govqa_test_{os.getpid()}_{int(time.time())}"
+    settings = sample_settings(tmp_path / "data", vector_store="milvus", milvus_uri=uri, milvus_collection=name)
+    client = connect(_target(settings))
+    try:
+        update(settings)
+        a = Assistant.load(settings=settings)
+        assert a.index.vectors.keyword_mode == ("milvus" if has_bm25(client) else "local")
+        faiss = Assistant.load(settings=sample_settings(sample_data_dir))
+        for question, region, year in [("GDP增长目标是多少?", "济南", None), ("城镇新增就业多少人?", None, 2023)]:
+            got = a.retrieve(question, k=5, region=region, year=year)
+            assert got and all(h.dense_score is not None for h in got[:1])
+            if a.index.vectors.keyword_mode == "local":
+                assert [h.id for h in got] == [h.id for h in faiss.retrieve(question, k=5, region=region, year=year)]
+        update(settings, remove=["济南-2024"])
+        assert client.query(name, filter='report_id == "济南-2024"', output_fields=["chunk_id"], limit=10) == []
+        assert client.query(name, filter='report_id == "保定-2023"', output_fields=["chunk_id"], limit=1000)
+    finally:
+        for c in (name, name + "_reports"):
+            client.drop_collection(c)
