@@ -191,7 +191,7 @@ def update(
                 embedder = open_embedder(settings)
             deadline = started + time_limit if time_limit is not None else None
             cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
-            from rag.index.milvus_store import milvus_sink  # GOVQA_VECTOR_STORE=milvus: vectors synced to Milvus
+            from rag.index.milvus_sync import milvus_sink  # GOVQA_VECTOR_STORE=milvus: vectors synced to Milvus
 
             sink = milvus_sink(settings, embedder)
             gen = build_index(
