@@ -16,6 +16,7 @@ Milvus's hybrid_search (dense + BM25, RRFRanker) which then replaces the retriev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from rag.index.milvus_store import (
     _quoted,
     connect,
     has_keyword_field,
+    is_lite,
     open_collection,
 )
 
@@ -146,11 +148,15 @@ class MilvusVectors:
         return self._hits(result)
 
 
-def open_milvus_vectors(entry: dict, chunks: Sequence[Chunk], dim: int, settings=None) -> MilvusVectors:
-    """The backend a generation manifest's "vectors" entry names; the token and keyword mode come from settings."""
+def open_milvus_vectors(entry: dict, chunks: Sequence[Chunk], dim: int, gen: Path, settings=None) -> MilvusVectors:
+    """The backend a generation manifest's "vectors" entry names (a relative lite file: in the data dir holding the
+    generation `gen`, <data_dir>/index/gen-…); the token and keyword mode come from settings."""
     from rag.settings import load_settings
 
     settings = settings or load_settings()
     token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
-    target = MilvusTarget(entry["uri"], entry["collection"], token, entry.get("index", "FLAT"), settings.milvus_keyword)
+    uri = entry["uri"]
+    if is_lite(uri) and not Path(uri).is_absolute():
+        uri = str((Path(gen).resolve().parent.parent / uri).resolve())
+    target = MilvusTarget(uri, entry["collection"], token, entry.get("index", "FLAT"), settings.milvus_keyword)
     return MilvusVectors(target, chunks, dim)

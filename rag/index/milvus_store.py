@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest.errors import ConfigError, IndexError_
 
@@ -65,8 +66,12 @@ class MilvusTarget:
         return {"backend": "milvus", "uri": self.uri, "collection": self.collection, "index": self.index_type}
 
 
+_CLIENTS: dict[tuple[str, str], Any] = {}  # one client per URI and token in a process (readers and the writer)
+
+
 def connect(target: MilvusTarget):
-    """A MilvusClient for the target; a clear error when the URI is malformed or the server/file cannot be opened."""
+    """A MilvusClient for the target (shared within the process); a clear error when the URI is malformed or the
+    server/file cannot be opened."""
     if not (is_lite(target.uri) or re.match(r"^(https?|tcp)://|^unix:", target.uri)):
         raise ConfigError(
             f"GOVQA_MILVUS_URI={target.uri!r} is neither a milvus-lite file (ending in .db) nor a server URI",
@@ -81,8 +86,17 @@ def connect(target: MilvusTarget):
         ) from e
     if is_lite(target.uri):
         Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
+    key = (target.uri, target.token)
+    cached = _CLIENTS.get(key)
+    if cached is not None:
+        try:
+            cached.get_server_version()  # still connected (a lite file's server lives as long as the process)
+            return cached
+        except Exception:
+            _CLIENTS.pop(key, None)
     try:
-        return MilvusClient(uri=target.uri, token=target.token, timeout=60)
+        _CLIENTS[key] = MilvusClient(uri=target.uri, token=target.token, timeout=60)
+        return _CLIENTS[key]
     except Exception as e:  # pymilvus raises MilvusException/ConnectionConfigException (and grpc errors) here
         raise IndexError_(
             f"cannot open Milvus at {target.uri} ({e})",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from rag.index.milvus_store import (
     _quoted,
     connect,
     ensure_collections,
+    is_lite,
     stored_states,
 )
 
@@ -131,8 +133,8 @@ def sync(
 class MilvusSink:
     """What build_index writes the chunk vectors through instead of vectors.faiss (GOVQA_VECTOR_STORE=milvus)."""
 
-    def __init__(self, target: MilvusTarget, identity: str):
-        self.target, self.identity = target, identity
+    def __init__(self, target: MilvusTarget, identity: str, data_dir: Path | None = None):
+        self.target, self.identity, self.data_dir = target, identity, data_dir
         self.result: SyncResult | None = None
 
     def write(self, corpus: Corpus, chunks: Sequence[Chunk], embed: Callable[[list[str]], np.ndarray], dim: int):
@@ -141,11 +143,16 @@ class MilvusSink:
     def manifest(self) -> dict:
         """The generation manifest's "vectors" entry: backend, URI, collection, and what this build synced."""
         done = self.result or SyncResult([], [], 0)
-        return {**self.target.manifest(), "synced": {"upserted": len(done.upserted), "removed": len(done.removed)}}
+        entry = {**self.target.manifest(), "synced": {"upserted": len(done.upserted), "removed": len(done.removed)}}
+        if self.data_dir is not None and is_lite(self.target.uri):  # a lite file in the data dir: relative to it,
+            path = Path(self.target.uri)  # so that a copied or moved data dir keeps finding its own file
+            if path.is_relative_to(Path(self.data_dir).resolve()):
+                entry["uri"] = str(path.relative_to(Path(self.data_dir).resolve()))
+        return entry
 
 
 def milvus_sink(settings, embedder) -> MilvusSink | None:
     """The sink the settings ask for (GOVQA_VECTOR_STORE=milvus with a dense model), else None (FAISS)."""
     if settings.vector_store != "milvus" or embedder is None:
         return None
-    return MilvusSink(MilvusTarget.from_settings(settings), embedder.identity)
+    return MilvusSink(MilvusTarget.from_settings(settings), embedder.identity, settings.data_dir)

@@ -92,7 +92,7 @@ def build_index(
 
     `embedder` is None only for embed_model "bm25". `cache` (an EmbeddingCache) makes unchanged
     chunks cost nothing to re-embed. An interrupted build leaves the previous generation current.
-    `vectors`: a sink holding the chunk vectors instead of vectors.faiss (rag.index.milvus_store.MilvusSink).
+    `vectors`: a sink holding the chunk vectors instead of vectors.faiss (rag.index.milvus_sync.MilvusSink).
     """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -285,7 +285,7 @@ def _load_generation(gen: Path) -> LoadedIndex:
         if manifest.get("vectors", {}).get("backend") == "milvus":  # GOVQA_VECTOR_STORE=milvus built it
             from rag.index.milvus_search import open_milvus_vectors
 
-            vectors = open_milvus_vectors(manifest["vectors"], chunks, manifest["dim"])
+            vectors = open_milvus_vectors(manifest["vectors"], chunks, manifest["dim"], gen)
         elif manifest.get("dim"):
             import faiss  # the file FaissVectorStore.persist wrote; read directly: importing llama-index costs seconds
 

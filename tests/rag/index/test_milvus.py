@@ -89,7 +89,7 @@ def test_the_manifest_names_the_backend_and_no_faiss_file_is_written(milvus_ro):
     index = load_index(milvus_ro.index_dir)
     entry = index.manifest["vectors"]
     assert entry["backend"] == "milvus" and entry["collection"] == "govqa_chunks"
-    assert entry["uri"] == str(milvus_ro.data_dir / "milvus.db") and "token" not in entry
+    assert entry["uri"] == "milvus.db" and "token" not in entry  # the lite file in the data dir: relative to it
     assert entry["synced"]["upserted"] == len(index.corpus.reports)
     assert not (index.path / "vectors.faiss").exists()
     assert isinstance(index.vectors, MilvusVectors) and index.vectors.ntotal == len(index.chunks)
@@ -217,6 +217,23 @@ def test_a_dropped_collection_is_a_clear_error_and_index_rebuilds_it(milvus_sett
     synced = json.loads((result.generation / "manifest.json").read_text(encoding="utf-8"))["vectors"]["synced"]
     assert synced["upserted"] == len(result.corpus.reports) and result.embedded == 0
     assert Assistant.load(settings=milvus_settings).retrieve("济南2024年GDP增长目标是多少?", k=5)
+
+
+@pytest.mark.slow  # its own milvus-lite copy, synced again (5-10 s)
+def test_a_copied_data_dir_reads_its_own_lite_file(milvus_settings, tmp_path):
+    question = "保定2022年粮食总产量多少?"
+    here = [h.id for h in Assistant.load(settings=milvus_settings).retrieve(question, k=5)]
+    _release(_target(milvus_settings).uri)
+    copy = tmp_path / "copy"
+    shutil.copytree(milvus_settings.data_dir, copy, ignore=shutil.ignore_patterns("LOCK"))
+    shutil.rmtree(milvus_settings.data_dir / "milvus.db")  # the original file is gone: the copy must not need it
+    settings = milvus_settings.model_copy(update={"data_dir": copy})
+    try:
+        a = Assistant.load(settings=settings)
+        assert a.index.vectors.target.uri == str((copy / "milvus.db").resolve())
+        assert [h.id for h in a.retrieve(question, k=5)] == here
+    finally:
+        _release(_target(settings).uri)
 
 
 @pytest.mark.slow  # its own milvus-lite copy, synced again (5-10 s)
