@@ -37,9 +37,17 @@ def own_data_dir(settings: Settings) -> Path:
     """Where an eval config whose embedding model or corpus differs from the main index keeps its own corpus and
     index: one folder per embedding model, and per reports folder when that is not the sample corpus."""
     name = safe_name(settings.embed_model)
+    if settings.vector_store != "faiss":  # another vector backend (Milvus): an index of its own
+        name += "-" + settings.vector_store
     if not _sample_corpus(settings):
         name += "-" + safe_name(Path(settings.reports_dir).name)
     return settings.data_dir / "eval" / "indexes" / name
+
+
+def _fits(manifest: dict, settings: Settings) -> bool:
+    """The index was built with the settings' embedding model and vector backend (GOVQA_VECTOR_STORE)."""
+    backend = manifest.get("vectors", {}).get("backend", "faiss") if manifest.get("dim") else settings.vector_store
+    return manifest.get("embed_model") == settings.embed_model and backend == settings.vector_store
 
 
 def _sample_corpus(settings: Settings) -> bool:
@@ -50,11 +58,11 @@ def ensure_index(settings: Settings, progress: bool = False) -> EvalIndex:
     """The main data dir when its index was built with settings.embed_model; otherwise
     data_dir/eval/indexes/<embed_model>, built from settings.reports_dir the first time."""
     main = index_manifest(settings.data_dir)
-    if main is not None and main.get("embed_model") == settings.embed_model and _sample_corpus(settings):
+    if main is not None and _fits(main, settings) and _sample_corpus(settings):
         return EvalIndex(settings.data_dir)
     own = own_data_dir(settings)
     manifest = index_manifest(own)
-    if manifest is not None and manifest.get("embed_model") == settings.embed_model:
+    if manifest is not None and _fits(manifest, settings):
         return EvalIndex(own)
     t0 = time.perf_counter()
     update(settings.model_copy(update={"data_dir": own}), [settings.reports_dir], progress=progress)

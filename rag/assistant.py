@@ -28,6 +28,9 @@ class Assistant:
         self.index = index
         self.embedder = embedder
         self.llm = llm
+        configure = getattr(index.vectors, "configure", None)  # Milvus: the keyword ranking these settings ask for
+        if configure is not None:
+            configure(settings.milvus_keyword)
         self.retriever = Retriever(
             index,
             embedder,

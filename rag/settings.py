@@ -167,6 +167,35 @@ class Settings(BaseSettings):
         description="Folder of the Chinese prompt templates; installed as a package, the copy shipped in it.",
     )
     llm_prompt: str = Field("answer", description="Name of the prompt template the LLM answerer uses.")
+    # --- the vector backend (issue 12): FAISS in the index generation, or a Milvus collection ------------------
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where the chunk vectors live: 'faiss' (a file in each index generation) or 'milvus' (a "
+        "collection in milvus-lite or a Milvus server, synced report by report; needs the [milvus] extra).",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="The Milvus to use with GOVQA_VECTOR_STORE=milvus: a file path ending in .db runs milvus-lite "
+        "in the process (loopback only); http://host:19530 is a Milvus server or cluster. None: <data_dir>/milvus.db.",
+    )
+    milvus_collection: str = Field(
+        "govqa_chunks",
+        description="Milvus collection holding the chunk vectors (its report-state table is <name>_reports).",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="Token of a Milvus server that needs one ('user:password' or an API key); never stored."
+    )
+    milvus_index: str = Field(
+        "FLAT",
+        description="Milvus index type of the dense vectors: FLAT is exact under filters (milvus-lite's HNSW loses "
+        "recall under selective filters); HNSW or IVF_FLAT may suit a server with millions of chunks.",
+    )
+    milvus_keyword: Literal["milvus", "hybrid", "local"] = Field(
+        "milvus",
+        description="Keyword ranking with Milvus: 'milvus' (Milvus's BM25 over jieba tokens, fused here with the "
+        "dense ranking), 'hybrid' (Milvus's hybrid_search + RRFRanker fuses both), 'local' (the index's own BM25). "
+        "A server without BM25 (before 2.5) falls back to 'local'.",
+    )
 
     @property
     def corpus_path(self) -> Path:
@@ -175,6 +204,11 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def milvus_location(self) -> str:
+        """GOVQA_MILVUS_URI, or the milvus-lite file under the data dir."""
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
     @property
     def llm_configured(self) -> bool:

@@ -31,10 +31,16 @@ SOURCES = sorted(
 )
 
 
+# Modules that may import an optional extra's distributions (imported only when a setting asks for them).
+OPTIONAL = {"rag/index/milvus_store.py": "milvus", "rag/index/milvus_search.py": "milvus"}
+
+
 @functools.cache
-def declared() -> set[str]:
+def declared(extra: str | None = None) -> set[str]:
+    """The distributions pyproject.toml declares: [project].dependencies, plus the named optional extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    reqs = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+    return {canonicalize_name(Requirement(r).name) for r in reqs}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -95,8 +101,28 @@ def test_the_audit_sees_the_code():
 def test_import_is_declared(source, module):
     found = providers(module)
     assert found, f"{source} imports {module}, which no installed distribution provides"
-    assert found & declared(), (
+    extra = OPTIONAL.get(source)
+    assert found & declared(extra), (
         f"{source} imports {module} from {sorted(found)}, not declared in pyproject.toml's [project].dependencies"
+        + (f" or its [{extra}] extra" if extra else "")
+    )
+
+
+def test_optional_extras_are_in_dev_so_tests_run():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
+    for extra in set(OPTIONAL.values()):
+        assert declared(extra) - declared() <= dev, f"the [{extra}] extra is not all in [dev]"
+
+
+def test_an_optional_import_is_allowed_only_where_listed():
+    """pymilvus is declared only in the [milvus] extra: any module outside OPTIONAL importing it fails the audit."""
+    assert "pymilvus" not in declared() and "pymilvus" in declared("milvus")
+    assert all(
+        extra == "milvus"
+        for source, module in CASES
+        if module.startswith("pymilvus")
+        for extra in [OPTIONAL.get(source)]
     )
 
 

@@ -191,7 +191,12 @@ def update(
                 embedder = open_embedder(settings)
             deadline = started + time_limit if time_limit is not None else None
             cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
-            gen = build_index(corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress)
+            from rag.index.milvus_sync import milvus_sink  # GOVQA_VECTOR_STORE=milvus: vectors synced to Milvus
+
+            sink = milvus_sink(settings, embedder)
+            gen = build_index(
+                corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress, vectors=sink
+            )
             if cache is not None:  # passages and their sentences alike
                 embedded, reused = cache.misses, cache.hits
         save_corpus(corpus, settings.corpus_path)

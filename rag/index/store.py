@@ -85,11 +85,14 @@ class LoadedIndex:
         return self.manifest["embed_model"]
 
 
-def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None, cache=None, progress=False) -> Path:
+def build_index(
+    corpus: Corpus, index_dir: Path, embed_model: str, embedder=None, cache=None, progress=False, vectors=None
+) -> Path:
     """Write a new index generation for `corpus` and switch to it atomically; returns the generation path.
 
     `embedder` is None only for embed_model "bm25". `cache` (an EmbeddingCache) makes unchanged
     chunks cost nothing to re-embed. An interrupted build leaves the previous generation current.
+    `vectors`: a sink holding the chunk vectors instead of vectors.faiss (rag.index.milvus_sync.MilvusSink).
     """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,9 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
         sentence_texts, sentence_spans = paragraph_sentences(
             corpus, list(dict.fromkeys(c.paragraph_id for c in chunks))
         )
-        dim, sentence_vecs = _embed_generation(tmp, chunks, nodes, sentence_texts, embedder, cache, progress)
+        dim, sentence_vecs = _embed_generation(tmp, chunks, nodes, sentence_texts, embedder, cache, progress, vectors)
+        if vectors is not None and embedder is not None:  # another vector backend: synced before the swap
+            vectors.write(corpus, chunks, _embedder_call(embedder, cache, progress), dim)
         save_sentences(tmp, sentence_spans, sentence_vecs)
         manifest = {
             "format": INDEX_FORMAT,
@@ -123,6 +128,8 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
             "corpus_sha256": hashlib.sha256((tmp / "corpus.json").read_bytes()).hexdigest(),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if vectors is not None and embedder is not None:
+            manifest["vectors"] = vectors.manifest()  # which backend/URI/collection holds this generation's vectors
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         (tmp / OWNER).unlink()
         os.replace(tmp, gen)
@@ -136,21 +143,26 @@ def build_index(corpus: Corpus, index_dir: Path, embed_model: str, embedder=None
     return gen
 
 
+def _embedder_call(embedder, cache, progress):
+    if cache is not None:
+        return lambda t: cache.embed(t, embedder, progress=progress)
+    return lambda t: embedder.embed_passages(t, progress)
+
+
 def _embed_generation(
-    tmp: Path, chunks: list[Chunk], nodes, sentence_texts: list[str], embedder, cache, progress
+    tmp: Path, chunks: list[Chunk], nodes, sentence_texts: list[str], embedder, cache, progress, vectors=None
 ) -> tuple[int | None, np.ndarray | None]:
-    """Embed the chunks (written to tmp/vectors.faiss) and the sentences: (dim, sentence vectors), or Nones for BM25."""
+    """Embed the chunks (written to tmp/vectors.faiss unless a `vectors` sink holds them) and the sentences:
+    (dim, sentence vectors), or Nones for BM25."""
     if embedder is None:
         return None, None
-    texts = [c.embed_text for c in chunks]
-    embed = (
-        (lambda t: cache.embed(t, embedder, progress=progress))
-        if cache is not None
-        else (lambda t: embedder.embed_passages(t, progress))
-    )
-    vecs = np.asarray(embed(texts), dtype=np.float32)
-    dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
-    _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
+    embed = _embedder_call(embedder, cache, progress)
+    if vectors is not None:  # the sink embeds (through the cache) only the chunks of reports that changed
+        dim = int(embedder.dim)
+    else:
+        vecs = np.asarray(embed([c.embed_text for c in chunks]), dtype=np.float32)
+        dim = int(vecs.shape[1]) if len(vecs) else embedder.dim
+        _write_faiss(vecs, dim, nodes, tmp / "vectors.faiss")
     return dim, np.asarray(embed(sentence_texts), dtype=np.float32).reshape(-1, dim)
 
 
@@ -269,8 +281,12 @@ def _load_generation(gen: Path) -> LoadedIndex:
                 m = d["metadata"]
                 chunks.append(_Chunk(m["report_id"], m["paragraph"], m["part"], d["text"], m["header"]))
         chunk_tokens = json.loads((gen / "tokens.json").read_text(encoding="utf-8"))
-        vectors = None
-        if manifest.get("dim"):
+        vectors: VectorSearch | None = None
+        if manifest.get("vectors", {}).get("backend") == "milvus":  # GOVQA_VECTOR_STORE=milvus built it
+            from rag.index.milvus_search import open_milvus_vectors
+
+            vectors = open_milvus_vectors(manifest["vectors"], chunks, manifest["dim"], gen)
+        elif manifest.get("dim"):
             import faiss  # the file FaissVectorStore.persist wrote; read directly: importing llama-index costs seconds
 
             vectors = FaissVectors(faiss.read_index(str(gen / "vectors.faiss")))

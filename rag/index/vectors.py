@@ -14,7 +14,13 @@ import numpy as np
 
 
 class VectorSearch(Protocol):
-    """What the retriever needs from a vector backend."""
+    """What the retriever needs from a vector backend.
+
+    Optional, looked up with getattr (Milvus has them, FAISS not): `keyword_search(query_tokens, k, rows)` → the
+    backend's own BM25 ranking [(row, score)], or None to use the index's local BM25; `fused_search(qvec,
+    query_tokens, k, rrf_k, rows)` → a ranking fused by the backend that replaces the retriever's fusion, or None;
+    `configure(keyword_mode)` → take the keyword mode of the Assistant's settings.
+    """
 
     dim: int
 

@@ -67,24 +67,30 @@ class Retriever:
             return []
         dense_hits = self._dense(qvec, allowed) if qvec is not None else []
         dense_score = dict(dense_hits)
-        bm25 = self.index.keyword.scores(qtok)
-        order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
-        bm25_hits = [(int(pos), float(bm25[pos])) for pos in order if bm25[pos] > 0]
+        bm25_hits = self._backend_keyword(qtok, allowed) if qvec is not None else None  # Milvus's own BM25
+        if bm25_hits is None:
+            bm25 = self.index.keyword.scores(qtok)
+            order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
+            bm25_hits = [(int(pos), float(bm25[pos])) for pos in order if bm25[pos] > 0]
+        bm25_score = dict(bm25_hits)
 
         # Fuse at the paragraph level (the unit cited): a paragraph ranks in each list by its best chunk.
         fused: dict[tuple[str, int], float] = {}
         best_chunk: dict[tuple[str, int], int] = {}
-        for ranked_chunks, weight, used in (
+        rankings = [
             (dense_hits, self.dense_weight, self.fusion in ("rrf", "dense")),
             (bm25_hits, self.bm25_weight, self.fusion in ("rrf", "bm25")),
-        ):
+        ]
+        fused_by_backend = self._backend_fused(qvec, qtok, allowed) if self.fusion == "rrf" else None
+        if fused_by_backend is not None:  # GOVQA_MILVUS_KEYWORD=hybrid: Milvus's RRF ranking replaces this fusion
+            rankings = [(fused_by_backend, 1.0, True)]
+        for ranked_chunks, weight, used in rankings:
             if not used:
                 continue
             for rank, (key, pos) in enumerate(self._paragraph_order(ranked_chunks)):
                 fused[key] = fused.get(key, 0.0) + weight / (self.rrf_k + rank + 1)
                 best_chunk.setdefault(key, pos)
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        bm25_pos = {pos for pos, _ in bm25_hits}
         hits = []
         for (report_id, number), score in ranked:
             pos = best_chunk[(report_id, number)]
@@ -102,7 +108,7 @@ class Retriever:
                     para.text,
                     float(score),
                     dense_score.get(pos),
-                    float(bm25[pos]) if pos in bm25_pos else None,
+                    bm25_score.get(pos),
                     chunk.text if chunk.text != para.text else None,
                 )
             )
@@ -115,6 +121,22 @@ class Retriever:
             c = self.index.chunks[pos]
             seen.setdefault((c.report_id, c.paragraph), pos)
         return list(seen.items())
+
+    def _backend_keyword(self, qtok: list[str], allowed: np.ndarray) -> list[tuple[int, float]] | None:
+        """The vector backend's own BM25 ranking (Milvus), or None: use the index's local BM25."""
+        vectors = self.index.vectors
+        search = getattr(vectors, "keyword_search", None)
+        if vectors is None or search is None:
+            return None
+        return search(qtok, CANDIDATES, allowed if len(allowed) < vectors.ntotal else None)
+
+    def _backend_fused(self, qvec, qtok: list[str], allowed: np.ndarray) -> list[tuple[int, float]] | None:
+        """The vector backend's own fused ranking (Milvus hybrid_search + RRF), or None: fuse here."""
+        vectors = self.index.vectors
+        search = getattr(vectors, "fused_search", None)
+        if vectors is None or search is None or qvec is None:
+            return None
+        return search(qvec, qtok, CANDIDATES, self.rrf_k, allowed if len(allowed) < vectors.ntotal else None)
 
     def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
         vectors = self.index.vectors
