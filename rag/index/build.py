@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
+from functools import cached_property
 from pathlib import Path
 
 from ingest import load_reports
@@ -14,7 +17,7 @@ from ingest.limits import MB, Limits
 from ingest.model import Corpus, FileProblem, Report
 from ingest.store import load_corpus, save_corpus
 from rag.index.lock import writer_lock
-from rag.index.store import LoadedIndex, build_index, remove_dead_partials
+from rag.index.store import LoadedIndex, build_index, remove_dead_partials, report_hash
 from rag.settings import Settings
 
 BM25_ONLY = "bm25"
@@ -68,9 +71,10 @@ def ingest_limits(settings: Settings) -> Limits:
 
 @dataclass
 class Update:
-    """What an ingest/remove changed."""
+    """What an ingest/remove changed. `catalogue`: the corpus of record (reports ingested earlier without their
+    paragraphs); `corpus`: the whole corpus, read in full on first use."""
 
-    corpus: Corpus
+    catalogue: Corpus
     generation: Path | None
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -78,11 +82,71 @@ class Update:
     new: Corpus | None = None  # what the given files produced (with their problems)
     embedded: int = 0  # texts (passages and sentences) sent to the embedder (not found in the embedding cache)
     reused: int = 0  # texts whose vectors came from the embedding cache
+    records: Path | None = None  # the folder of the full reports of record
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        if self.records is None:
+            return self.catalogue
+        full = Corpus(reports=list(self.catalogue.reports), listed=self.catalogue.listed)
+        full.problems = self.catalogue.problems
+        light = [r.id for r in full.reports if not r.paragraphs]
+        loaded = {r.id: r for r in read_records(self.records, light)}
+        full.reports = [loaded.get(r.id, r) for r in full.reports]
+        return full
 
 
 def current_corpus(settings: Settings) -> Corpus:
-    """The corpus of record (empty when nothing was ingested yet)."""
+    """The corpus of record (empty when nothing was ingested yet); reports saved without their paragraphs
+    (the catalogue) are read in full with read_records(records_dir(settings), ids)."""
     return load_corpus(settings.corpus_path) if settings.corpus_path.exists() else Corpus()
+
+
+def records_dir(settings: Settings) -> Path:
+    """Where the full reports of record are kept, one file per report version (named by its content hash)."""
+    return settings.corpus_path.parent / "reports"
+
+
+def _record_hashes(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_records(folder: Path, ids: list[str]) -> list[Report]:
+    """The full reports of record with these ids."""
+    hashes = _record_hashes(folder)
+    out = []
+    for rid in ids:
+        if rid not in hashes:
+            raise IndexError_(f"report {rid} has no saved text", fix="ingest its file again", path=str(folder))
+        out.extend(load_corpus(folder / f"{hashes[rid]}.json").reports)
+    return out
+
+
+def save_records(folder: Path, corpus: Corpus) -> Corpus:
+    """Save the reports of `corpus` that have their paragraphs (one file each, kept while any version names
+    it) and the id -> file index; return the catalogue to save as the corpus of record (no paragraphs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = _record_hashes(folder)
+    for r in corpus.reports:
+        if r.paragraphs:
+            h = report_hash(r)
+            if not (folder / f"{h}.json").exists():
+                save_corpus(Corpus(reports=[r]), folder / f"{h}.json")
+            hashes[r.id] = h
+    live = {r.id for r in corpus.reports}
+    hashes = {k: v for k, v in hashes.items() if k in live}
+    tmp = folder / f"index.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(hashes, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / "index.json")
+    kept = set(hashes.values())
+    for old in folder.glob("*.json"):
+        if old.name != "index.json" and old.stem not in kept:
+            old.unlink(missing_ok=True)
+    light = [replace_field(r, paragraphs=[]) for r in corpus.reports]
+    return Corpus(reports=light, listed=corpus.listed, problems=corpus.problems)
 
 
 def _same_file(a: Report, b: Report) -> bool:
@@ -152,6 +216,9 @@ def update(
 ) -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
 
+    Only new or changed reports are written (a new index segment and their record files); the corpus of
+    record (settings.corpus_path) keeps the catalogue: every report's metadata without its paragraphs.
+
     Unchanged paragraphs are not embedded again (embedding cache). A failure at any step leaves the
     saved corpus and the current index as they were. A report whose id is already in the corpus from
     another file is refused (a problem in `Update.new`) unless `replace`; the same file ingested again
@@ -191,8 +258,19 @@ def update(
                 embedder = open_embedder(settings)
             deadline = started + time_limit if time_limit is not None else None
             cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
-            gen = build_index(corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress)
+            records = records_dir(settings)
+            gen = build_index(
+                corpus,
+                settings.index_dir,
+                settings.embed_model,
+                embedder,
+                cache,
+                progress=progress,
+                hashes=_record_hashes(records),
+                full_reports=lambda ids: read_records(records, ids),
+            )
             if cache is not None:  # passages and their sentences alike
                 embedded, reused = cache.misses, cache.hits
-        save_corpus(corpus, settings.corpus_path)
-    return Update(corpus, gen, added, replaced, remove, new, embedded, reused)
+        catalogue = save_records(records_dir(settings), corpus)
+        save_corpus(catalogue, settings.corpus_path)
+    return Update(catalogue, gen, added, replaced, remove, new, embedded, reused, records_dir(settings))

@@ -38,15 +38,27 @@ class Retriever:
     """Searches one loaded index with one embedder (None: BM25 only); fusion values come from Settings."""
 
     def __init__(
-        self, index: LoadedIndex, embedder, fusion: str, rrf_k: int, dense_weight: float, bm25_weight: float, places=()
+        self,
+        index: LoadedIndex,
+        embedder,
+        fusion: str,
+        rrf_k: int,
+        dense_weight: float,
+        bm25_weight: float,
+        places=(),
+        threads: int = 0,
     ):
+        """`threads`: OpenMP threads FAISS may use (0: leave FAISS's default)."""
         self.index = index
         self.embedder = embedder
         self.fusion = fusion if embedder is not None else "bm25"
         self.rrf_k, self.dense_weight, self.bm25_weight = rrf_k, dense_weight, bm25_weight
         self.places = tuple(places)
         self._reports = {r.id: r for r in index.corpus.reports}
-        self._chunk_report = np.array([c.report_id for c in index.chunks], dtype=object)
+        if threads:
+            import faiss
+
+            faiss.omp_set_num_threads(threads)
         load_dictionary()
 
     def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> Retrieval:
@@ -62,14 +74,16 @@ class Retriever:
 
     def search(self, qvec, qtok: list[str], report_ids: list[str], k: int) -> list[Hit]:
         """Top-k paragraphs of the given reports by fused dense and keyword rank."""
-        allowed = np.flatnonzero(np.isin(self._chunk_report, report_ids))
+        allowed = self._rows(report_ids)
         if len(allowed) == 0:
             return []
-        dense_hits = self._dense(qvec, allowed) if qvec is not None else []
+        everything = len(allowed) == len(self.index.chunks)
+        dense_hits = self._dense(qvec, None if everything else allowed) if qvec is not None else []
         dense_score = dict(dense_hits)
-        bm25 = self.index.keyword.scores(qtok)
-        order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
-        bm25_hits = [(int(pos), float(bm25[pos])) for pos in order if bm25[pos] > 0]
+        bm25 = self.index.keyword.scores(qtok, None if everything else allowed)
+        order = _top(bm25, CANDIDATES)
+        bm25_hits = [(int(allowed[i]), float(bm25[i])) for i in order if bm25[i] > 0]
+        bm25_score = dict(bm25_hits)
 
         # Fuse at the paragraph level (the unit cited): a paragraph ranks in each list by its best chunk.
         fused: dict[tuple[str, int], float] = {}
@@ -84,7 +98,6 @@ class Retriever:
                 fused[key] = fused.get(key, 0.0) + weight / (self.rrf_k + rank + 1)
                 best_chunk.setdefault(key, pos)
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        bm25_pos = {pos for pos, _ in bm25_hits}
         hits = []
         for (report_id, number), score in ranked:
             pos = best_chunk[(report_id, number)]
@@ -102,7 +115,7 @@ class Retriever:
                     para.text,
                     float(score),
                     dense_score.get(pos),
-                    float(bm25[pos]) if pos in bm25_pos else None,
+                    bm25_score.get(pos),
                     chunk.text if chunk.text != para.text else None,
                 )
             )
@@ -112,13 +125,28 @@ class Retriever:
         """(paragraph key, its best chunk) in the order of a chunk ranking, each paragraph once."""
         seen: dict[tuple[str, int], int] = {}
         for pos, _ in ranked_chunks:
-            c = self.index.chunks[pos]
-            seen.setdefault((c.report_id, c.paragraph), pos)
+            seen.setdefault(self.index.chunks.paragraph_key(pos), pos)
         return list(seen.items())
 
-    def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
+    def _rows(self, report_ids: list[str]) -> np.ndarray:
+        """The chunk positions of the given reports (precomputed spans per report), ascending."""
+        layout = self.index.layout
+        if layout is None:  # an index object without a layout: every chunk's report compared
+            ids = np.array([c.report_id for c in self.index.chunks], dtype=object)
+            return np.flatnonzero(np.isin(ids, report_ids))
+        return layout.rows_of(report_ids)
+
+    def _dense(self, qvec: np.ndarray, rows: np.ndarray | None) -> list[tuple[int, float]]:
         vectors = self.index.vectors
         if vectors is None:  # a BM25-only index: nothing to search densely (was an AttributeError)
             raise RuntimeError("dense search on an index without vectors (BM25-only mode)")
-        rows = allowed if len(allowed) < vectors.ntotal else None
         return vectors.search(qvec, CANDIDATES, rows)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k highest scores, best first, ties in index order (= a stable sort, without sorting all)."""
+    if len(scores) > 4 * k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        idx = np.flatnonzero(scores >= cut)
+        return idx[np.argsort(-scores[idx], kind="stable")][:k]
+    return np.argsort(-scores, kind="stable")[:k]
