@@ -176,7 +176,8 @@ class Settings(BaseSettings):
 
     @property
     def corpus_path(self) -> Path:
-        return self.data_dir / "corpus" / "corpus.json"
+        """The catalogue of record (reports without their paragraphs; see rag.index.build.current_corpus)."""
+        return self.data_dir / "corpus" / "catalogue.json"
 
     @property
     def index_dir(self) -> Path:

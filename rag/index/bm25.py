@@ -34,19 +34,14 @@ class Postings:
     @classmethod
     def build(cls, chunk_tokens: list[list[str]]) -> Postings:
         term_ids: dict[str, int] = {}
-        pairs: dict[tuple[int, int], int] = {}
-        for row, toks in enumerate(chunk_tokens):
-            for t in toks or [EMPTY]:
-                key = (term_ids.setdefault(t, len(term_ids)), row)
-                pairs[key] = pairs.get(key, 0) + 1
-        keys = np.array(list(pairs.keys()), dtype=np.int64).reshape(-1, 2)
-        order = np.lexsort((keys[:, 1], keys[:, 0]))
-        terms, docs = keys[order, 0], keys[order, 1]
-        tf = np.array(list(pairs.values()), dtype=np.float32)[order]
+        ids = [term_ids.setdefault(t, len(term_ids)) for toks in chunk_tokens for t in (toks or [EMPTY])]
+        doclen = np.array([max(1, len(t)) for t in chunk_tokens], dtype=np.int64)
+        rows = np.repeat(np.arange(len(chunk_tokens), dtype=np.int64), doclen)
+        keys, tf = np.unique(np.asarray(ids, dtype=np.int64) * max(1, len(chunk_tokens)) + rows, return_counts=True)
+        terms, docs = np.divmod(keys, max(1, len(chunk_tokens)))  # sorted by term, then row
         indptr = np.zeros(len(term_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms, minlength=len(term_ids)), out=indptr[1:])
-        doclen = np.array([max(1, len(t)) for t in chunk_tokens], dtype=np.int32)
-        return cls(list(term_ids), indptr, docs.astype(np.int32), tf, doclen)
+        return cls(list(term_ids), indptr, docs.astype(np.int32), tf.astype(np.float32), doclen.astype(np.int32))
 
     def save(self, folder: Path) -> None:
         (folder / "bm25-vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")

@@ -21,6 +21,7 @@ from rag.index.store import LoadedIndex, build_index, remove_dead_partials, repo
 from rag.settings import Settings
 
 BM25_ONLY = "bm25"
+LEGACY_CORPUS = "corpus.json"  # the whole corpus of record, as versions before the catalogue kept it
 
 
 def open_embedder(settings: Settings):
@@ -96,10 +97,22 @@ class Update:
         return full
 
 
+def current_catalogue(settings: Settings) -> Corpus:
+    """The catalogue of record: every report's metadata (reports ingested before saved without their paragraphs),
+    the listings and the problems; empty when nothing was ingested yet. A data dir of an older version keeps a
+    whole corpus.json instead: it is read (and replaced by the catalogue at the next ingest)."""
+    legacy = settings.corpus_path.with_name(LEGACY_CORPUS)
+    path = settings.corpus_path if settings.corpus_path.exists() or not legacy.exists() else legacy
+    return load_corpus(path) if path.exists() else Corpus()
+
+
 def current_corpus(settings: Settings) -> Corpus:
-    """The corpus of record (empty when nothing was ingested yet); reports saved without their paragraphs
-    (the catalogue) are read in full with read_records(records_dir(settings), ids)."""
-    return load_corpus(settings.corpus_path) if settings.corpus_path.exists() else Corpus()
+    """The whole corpus of record, every report with its paragraphs (read from the reports of record)."""
+    catalogue = current_catalogue(settings)
+    light = [r.id for r in catalogue.reports if not r.paragraphs]
+    loaded = {r.id: r for r in read_records(records_dir(settings), light)}
+    catalogue.reports = [loaded.get(r.id, r) for r in catalogue.reports]
+    return catalogue
 
 
 def records_dir(settings: Settings) -> Path:
@@ -213,6 +226,8 @@ def update(
     on_wait: Callable[[str], None] | None = None,
     time_limit: float | None = None,
     time_limit_setting: str = "",
+    reports: Iterable[Report] = (),
+    use_cache: bool = True,
 ) -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
 
@@ -228,6 +243,9 @@ def update(
     lock. When another process holds it, wait (calling `on_wait` with a message first) or, with
     wait=False, raise BusyError at once. The .partial folders of dead builds are removed first.
 
+    `reports`: reports already read (not from files) to ingest like the files' reports. `use_cache`: False
+    embeds without the embedding cache (for an embedder that computes nothing, as bench/scale_bench.py's).
+
     `time_limit`: seconds (from the call) after which embedding stops with a LimitError naming
     `time_limit_setting` (the UI passes GOVQA_MAX_UPLOAD_SECONDS); nothing is changed but the embedding
     cache, which keeps what was embedded so a second try resumes.
@@ -235,13 +253,14 @@ def update(
     started = time.monotonic()
     paths = list(paths)
     remove = list(remove)
-    what = "ingest" if paths else ("remove " + " ".join(remove) if remove else "index")
+    what = "ingest" if paths or reports else ("remove " + " ".join(remove) if remove else "index")
     with writer_lock(settings.data_dir, wait=wait, what=what, on_wait=on_wait):
         if settings.index_dir.is_dir():
             remove_dead_partials(settings.index_dir)
-        old = current_corpus(settings)  # read under the lock: another writer's reports are never lost
+        old = current_catalogue(settings)  # read under the lock: another writer's reports are never lost
         limits = ingest_limits(settings)
         new = load_reports(paths, manifest=manifest, progress=progress, limits=limits) if paths else Corpus()
+        new.reports = new.reports + list(reports)
         refused: list[FileProblem] = []
         if not replace:
             new, refused = refuse_replacements(old, new)
@@ -257,7 +276,9 @@ def update(
             if embedder is None and settings.embed_model != BM25_ONLY:
                 embedder = open_embedder(settings)
             deadline = started + time_limit if time_limit is not None else None
-            cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
+            cache = None
+            if embedder is not None and use_cache:
+                cache = embedding_cache(settings, embedder, deadline, time_limit_setting)
             records = records_dir(settings)
             gen = build_index(
                 corpus,
@@ -273,4 +294,5 @@ def update(
                 embedded, reused = cache.misses, cache.hits
         catalogue = save_records(records_dir(settings), corpus)
         save_corpus(catalogue, settings.corpus_path)
+        settings.corpus_path.with_name(LEGACY_CORPUS).unlink(missing_ok=True)
     return Update(catalogue, gen, added, replaced, remove, new, embedded, reused, records_dir(settings))

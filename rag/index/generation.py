@@ -122,3 +122,21 @@ def _load_generation(gen: Path) -> LoadedIndex:
     if len(corpus.reports) != len(manifest["reports"]) or layout.size != manifest["chunks"]:
         raise IndexError_(f"index generation {gen.name} is inconsistent", fix="rebuild: govqa index", path=str(gen))
     return LoadedIndex(gen, manifest, corpus, ChunkList(layout), vectors, keyword, sentences, layout)
+
+
+def generation_corpus(gen: Path) -> Corpus:
+    """The reports (with their paragraphs) a generation indexes, in corpus order, with its listings and problems;
+    read from its segments' corpus files only (no vectors)."""
+    from ingest.store import load_corpus
+
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    catalogue = json.loads((gen / "catalogue.json").read_text(encoding="utf-8"))
+    by_id = {}
+    for seg in manifest["segments"]:
+        live = set(seg["reports"])
+        by_id.update({r.id: r for r in load_corpus(gen.parent / seg["name"] / "corpus.json").reports if r.id in live})
+    return Corpus(
+        reports=[by_id[rid] for rid in manifest["reports"] if rid in by_id],
+        listed=[ListedReport(**x) for x in catalogue["listed"]],
+        problems=[FileProblem(**x) for x in catalogue["problems"]],
+    )

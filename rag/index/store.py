@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,27 @@ from ingest.errors import IndexError_
 from ingest.model import Chunk, Corpus, Report
 from ingest.store import save_corpus
 from rag.index.bm25 import Postings
-from rag.index.generation import CURRENT, INDEX_FORMAT, LoadedIndex, current_generation, load_index
+from rag.index.generation import (
+    CURRENT,
+    INDEX_FORMAT,
+    LoadedIndex,
+    current_generation,
+    generation_corpus,
+    load_index,
+)
 from rag.index.segment import SEGMENT_FORMAT, chunk_arrays
 from rag.index.sentences import save_sentences, segment_sentences
 from rag.index.tokenize import tokens
 
-__all__ = ["CURRENT", "INDEX_FORMAT", "LoadedIndex", "build_index", "current_generation", "load_index"]
+__all__ = [
+    "CURRENT",
+    "INDEX_FORMAT",
+    "LoadedIndex",
+    "build_index",
+    "current_generation",
+    "generation_corpus",
+    "load_index",
+]
 
 PARTIAL = ".partial"
 OWNER = "owner.json"  # in a .partial folder: the pid of the process building it
@@ -139,6 +155,7 @@ def build_index(
             "chunks": sum(_segment_chunks(index_dir / s["name"], s["reports"]) for s in segments),
             "reports": wanted,
             "segments": segments,
+            "corpus_sha256": hashlib.sha256(json.dumps([wanted, catalogue], ensure_ascii=False).encode()).hexdigest(),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -184,18 +201,15 @@ def write_segment(index_dir: Path, reports: list[Report], embed_model: str, embe
         raise
 
 
+@lru_cache(maxsize=100_000)
+def _cut(text: str) -> tuple[str, ...]:
+    return tuple(tokens(text))
+
+
 def _chunk_tokens(chunks: list[Chunk]) -> list[list[str]]:
     """tokens(c.embed_text) of every chunk; header and text are cut apart (jieba splits at the newline between
-    them anyway), each distinct string once."""
-    memo: dict[str, list[str]] = {}
-
-    def cut(text: str) -> list[str]:
-        got = memo.get(text)
-        if got is None:
-            got = memo[text] = tokens(text)
-        return got
-
-    return [cut(c.header) + cut(c.text) if c.header else cut(c.text) for c in chunks]
+    them anyway), each distinct string once (texts seen by recent builds of this process are remembered)."""
+    return [[*_cut(c.header), *_cut(c.text)] if c.header else list(_cut(c.text)) for c in chunks]
 
 
 def _embed_segment(
