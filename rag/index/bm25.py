@@ -18,7 +18,13 @@ import numpy as np
 from rag.index.tokenize import tokens
 
 K1, B = 1.5, 0.75
-EMPTY = "\u0000"  # an empty chunk counts as one token that never matches (as bm25s needed it to)
+EMPTY = "\u0000"
+ARRAYS = (
+    "indptr",
+    "docs",
+    "tf",
+    "doclen",
+)  # an empty chunk counts as one token that never matches (as bm25s needed it to)
 
 
 @dataclass
@@ -45,13 +51,16 @@ class Postings:
 
     def save(self, folder: Path) -> None:
         (folder / "bm25-vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
-        np.savez(folder / "bm25.npz", indptr=self.indptr, docs=self.docs, tf=self.tf, doclen=self.doclen)
+        (folder / "bm25").mkdir()
+        for name in ARRAYS:
+            np.save(folder / "bm25" / f"{name}.npy", getattr(self, name))
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
+        """The postings, memory-mapped (a filtered query reads a few pages of each posting list it uses)."""
         vocab = json.loads((folder / "bm25-vocab.json").read_text(encoding="utf-8"))
-        with np.load(folder / "bm25.npz") as z:
-            return cls(vocab, z["indptr"], z["docs"], z["tf"], z["doclen"])
+        arrays = {name: np.load(folder / "bm25" / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        return cls(vocab, **arrays)
 
     def term_index(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.vocab)}

@@ -135,7 +135,7 @@ def test_failure_midway_leaves_the_previous_generation(
 
 
 def _build_then_stall(settings: Settings, report: Path, halfway) -> None:
-    """In a forked child: ingest `report`, but stall at the vector write (its BM25 postings, bm25.npz, are on disk by then)."""
+    """In a forked child: ingest `report`, but stall at the vector write (its BM25 postings are on disk by then)."""
     import rag.index.store as store
 
     def stall(*args, **kwargs):
@@ -162,8 +162,8 @@ def test_killed_build_leaves_the_previous_index(private_data_dir, sample_setting
     child.start()
     try:
         assert halfway.wait(120), "the build never reached the vector write"
-        partial = [p for p in settings.index_dir.glob("*.partial") if (p / "bm25.npz").exists()]
-        assert partial, "no *.partial segment with bm25.npz at the vector write"
+        partial = [p for p in settings.index_dir.glob("*.partial") if (p / "bm25" / "docs.npy").exists()]
+        assert partial, "no *.partial segment with BM25 postings at the vector write"
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()
