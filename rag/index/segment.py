@@ -142,7 +142,10 @@ class Layout:
 
     def rows_of(self, report_ids) -> np.ndarray:
         """The positions of the given reports' chunks, ascending (unknown ids have none)."""
-        spans = sorted(self.report_span[r] for r in set(report_ids) if r in self.report_span)
+        wanted = set(report_ids)
+        if len(wanted) == len(self.report_span) and wanted.issuperset(self.report_span):  # every report
+            return np.arange(self.size, dtype=np.int64)
+        spans = sorted(self.report_span[r] for r in wanted if r in self.report_span)
         if not spans:
             return np.zeros(0, np.int64)
         return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in spans])

@@ -125,6 +125,26 @@ def name_tables(corpus: Corpus, places: Iterable[str]) -> NameTables:
     return tables
 
 
+_positions: dict[int, tuple[weakref.ref, int, dict[str, list[int]]]] = {}
+
+
+def report_positions(corpus: Corpus) -> dict[str, list[int]]:
+    """region or province -> positions in corpus.reports of the reports of that region or in that province
+    (made once per corpus object, like name_tables)."""
+    kept = _positions.get(id(corpus))
+    if kept is not None and kept[0]() is corpus and kept[1] == len(corpus.reports):
+        return kept[2]
+    at: dict[str, list[int]] = {}
+    for i, r in enumerate(corpus.reports):
+        at.setdefault(r.region, []).append(i)
+        if r.province != r.region:
+            at.setdefault(r.province, []).append(i)
+    _positions[id(corpus)] = (weakref.ref(corpus), len(corpus.reports), at)
+    for key in [k for k, v in _positions.items() if v[0]() is None]:
+        del _positions[key]
+    return at
+
+
 def _name_tables(corpus: Corpus, places: tuple[str, ...]) -> NameTables:
     reports = corpus.reports
     region_names: dict[str, str] = {}
