@@ -217,7 +217,15 @@ def serve(work: Path, seed: int, queries: int, settings: Settings) -> dict:
     out["faiss_threads_ms"] = faiss_threads(assistant, embedder, rng)
     real.embed_passages(["预热"])  # the passage model is loaded before the updates are timed (as in a running UI)
     # one report added, then one replaced (a paragraph changed), each seen by a reload of the loaded Assistant
-    new = replace(rng.choice(sources), id="新增-2026", region="新增市", short="新增", year=2026, source="bench/new")
+    n = sum(r.id.startswith("新增") for r in reports)  # a new id on every run over the same data dir
+    new = replace(
+        rng.choice(sources),
+        id=f"新增{n}-2026",
+        region=f"新增{n}市",
+        short=f"新增{n}",
+        year=2026,
+        source=f"bench/new{n}",
+    )
     new.paragraphs = [replace(p, report_id=new.id) for p in new.paragraphs]
     old = rng.choice(reports)
     changed = replace(old, paragraphs=list(old.paragraphs))
