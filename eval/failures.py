@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.model import Corpus
-from ingest.store import load_corpus
 
 from .metrics import normalize
 from .run import load_run
@@ -106,6 +105,16 @@ def failures_report(run_path: str | Path) -> str:
     """failures_markdown for a run file, over the corpus snapshot of the index generation the run searched."""
     run = load_run(run_path)
     data_dir = Path(run["corpus"]["data_dir"])
-    snapshot = data_dir / "index" / str(run["corpus"].get("index_generation")) / "corpus.json"
-    corpus = load_corpus(snapshot if snapshot.exists() else data_dir / "corpus" / "corpus.json")
-    return failures_markdown(run, corpus)
+    generation = data_dir / "index" / str(run["corpus"].get("index_generation"))
+    return failures_markdown(run, run_corpus(data_dir, generation))
+
+
+def run_corpus(data_dir: Path, generation: Path | None = None) -> Corpus:
+    """The corpus a run searched: its index generation's reports, or (pruned since) the corpus of record."""
+    from rag.index.build import current_corpus
+    from rag.index.store import generation_corpus
+    from rag.settings import load_settings
+
+    if generation is not None and (generation / "manifest.json").exists():
+        return generation_corpus(generation)
+    return current_corpus(load_settings(data_dir=data_dir))

@@ -39,6 +39,7 @@ class Assistant:
             settings.dense_weight,
             settings.bm25_weight,
             places=place_names(),
+            threads=settings.faiss_threads,
         )
 
     @classmethod

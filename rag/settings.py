@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         ),
     )
     query_threads: int = Field(2, ge=1, description="CPU threads onnxruntime uses to embed one question.")
+    faiss_threads: int = Field(
+        1,
+        ge=0,
+        description="OpenMP threads FAISS uses for one search (0: FAISS's default, all cores); one measured "
+        "fastest for single questions on 2 cores (see README, Scale).",
+    )
     top_k: int = Field(5, description="Paragraphs retrieved per region/year group.")
     answer_top_k: int = Field(
         8,
@@ -199,7 +205,8 @@ class Settings(BaseSettings):
 
     @property
     def corpus_path(self) -> Path:
-        return self.data_dir / "corpus" / "corpus.json"
+        """The catalogue of record (reports without their paragraphs; see rag.index.build.current_corpus)."""
+        return self.data_dir / "corpus" / "catalogue.json"
 
     @property
     def index_dir(self) -> Path:

@@ -19,17 +19,15 @@ class ReportSentences:
 
     def __init__(self, table: SentenceTable | None):
         self.table = table if table is not None and table.vectors is not None else None
-        self._rows: dict[str, np.ndarray] | None = None
+        self._rows: dict[str, np.ndarray] = {}
 
-    def _by_report(self) -> dict[str, np.ndarray]:
-        if self._rows is None:
+    def _report_rows(self, report_id: str) -> np.ndarray:
+        """The sentence rows of a report (read from the table's per-report ranges once, then kept)."""
+        if report_id not in self._rows:
             if self.table is None:  # only called once standout() checked the table
                 raise RuntimeError("no sentence table")
-            rows: dict[str, list[int]] = {}
-            for pid, spans in self.table.spans.items():
-                rows.setdefault(pid.rsplit("-p", 1)[0], []).extend(r for r, _, _ in spans)
-            self._rows = {k: np.array(sorted(v)) for k, v in rows.items()}
-        return self._rows
+            self._rows[report_id] = self.table.report_rows(report_id)
+        return self._rows[report_id]
 
     def standouts(self, qvec: np.ndarray | None, groups: list[tuple[Group, list[Hit]]]) -> list[float]:
         """`standout` of every retrieval group."""
@@ -40,8 +38,7 @@ class ReportSentences:
         if self.table is None or self.table.vectors is None or qvec is None or not hits:
             return 0.0  # (__init__ keeps a table only if it has vectors)
         vectors = self.table.vectors
-        by_report = self._by_report()
-        rows = np.concatenate([by_report.get(r, np.zeros(0, int)) for r in sorted({h.report_id for h in hits})])
+        rows = np.concatenate([self._report_rows(r) for r in sorted({h.report_id for h in hits})])
         mine = [r for h in hits for r, _, _ in self.table.of(h.id)]
         if len(rows) < 2 or not mine:
             return 0.0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
+from functools import cached_property
 from pathlib import Path
 
 from ingest import load_reports
@@ -14,10 +17,11 @@ from ingest.limits import MB, Limits
 from ingest.model import Corpus, FileProblem, Report
 from ingest.store import load_corpus, save_corpus
 from rag.index.lock import writer_lock
-from rag.index.store import LoadedIndex, build_index, remove_dead_partials
+from rag.index.store import LoadedIndex, build_index, remove_dead_partials, report_hash
 from rag.settings import Settings
 
 BM25_ONLY = "bm25"
+LEGACY_CORPUS = "corpus.json"  # the whole corpus of record, as versions before the catalogue kept it
 
 
 def open_embedder(settings: Settings):
@@ -68,9 +72,10 @@ def ingest_limits(settings: Settings) -> Limits:
 
 @dataclass
 class Update:
-    """What an ingest/remove changed."""
+    """What an ingest/remove changed. `catalogue`: the corpus of record (reports ingested earlier without their
+    paragraphs); `corpus`: the whole corpus, read in full on first use."""
 
-    corpus: Corpus
+    catalogue: Corpus
     generation: Path | None
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -78,11 +83,83 @@ class Update:
     new: Corpus | None = None  # what the given files produced (with their problems)
     embedded: int = 0  # texts (passages and sentences) sent to the embedder (not found in the embedding cache)
     reused: int = 0  # texts whose vectors came from the embedding cache
+    records: Path | None = None  # the folder of the full reports of record
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        if self.records is None:
+            return self.catalogue
+        full = Corpus(reports=list(self.catalogue.reports), listed=self.catalogue.listed)
+        full.problems = self.catalogue.problems
+        light = [r.id for r in full.reports if not r.paragraphs]
+        loaded = {r.id: r for r in read_records(self.records, light)}
+        full.reports = [loaded.get(r.id, r) for r in full.reports]
+        return full
+
+
+def current_catalogue(settings: Settings) -> Corpus:
+    """The catalogue of record: every report's metadata (reports ingested before saved without their paragraphs),
+    the listings and the problems; empty when nothing was ingested yet. A data dir of an older version keeps a
+    whole corpus.json instead: it is read (and replaced by the catalogue at the next ingest)."""
+    legacy = settings.corpus_path.with_name(LEGACY_CORPUS)
+    path = settings.corpus_path if settings.corpus_path.exists() or not legacy.exists() else legacy
+    return load_corpus(path) if path.exists() else Corpus()
 
 
 def current_corpus(settings: Settings) -> Corpus:
-    """The corpus of record (empty when nothing was ingested yet)."""
-    return load_corpus(settings.corpus_path) if settings.corpus_path.exists() else Corpus()
+    """The whole corpus of record, every report with its paragraphs (read from the reports of record)."""
+    catalogue = current_catalogue(settings)
+    light = [r.id for r in catalogue.reports if not r.paragraphs]
+    loaded = {r.id: r for r in read_records(records_dir(settings), light)}
+    catalogue.reports = [loaded.get(r.id, r) for r in catalogue.reports]
+    return catalogue
+
+
+def records_dir(settings: Settings) -> Path:
+    """Where the full reports of record are kept, one file per report version (named by its content hash)."""
+    return settings.corpus_path.parent / "reports"
+
+
+def _record_hashes(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_records(folder: Path, ids: list[str]) -> list[Report]:
+    """The full reports of record with these ids."""
+    hashes = _record_hashes(folder)
+    out = []
+    for rid in ids:
+        if rid not in hashes:
+            raise IndexError_(f"report {rid} has no saved text", fix="ingest its file again", path=str(folder))
+        out.extend(load_corpus(folder / f"{hashes[rid]}.json").reports)
+    return out
+
+
+def save_records(folder: Path, corpus: Corpus) -> Corpus:
+    """Save the reports of `corpus` that have their paragraphs (one file each, kept while any version names
+    it) and the id -> file index; return the catalogue to save as the corpus of record (no paragraphs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = _record_hashes(folder)
+    for r in corpus.reports:
+        if r.paragraphs:
+            h = report_hash(r)
+            if not (folder / f"{h}.json").exists():
+                save_corpus(Corpus(reports=[r]), folder / f"{h}.json")
+            hashes[r.id] = h
+    live = {r.id for r in corpus.reports}
+    hashes = {k: v for k, v in hashes.items() if k in live}
+    tmp = folder / f"index.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(hashes, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / "index.json")
+    kept = set(hashes.values())
+    for old in folder.glob("*.json"):
+        if old.name != "index.json" and old.stem not in kept:
+            old.unlink(missing_ok=True)
+    light = [replace_field(r, paragraphs=[]) for r in corpus.reports]
+    return Corpus(reports=light, listed=corpus.listed, problems=corpus.problems)
 
 
 def _same_file(a: Report, b: Report) -> bool:
@@ -125,7 +202,8 @@ def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tupl
     )
     ids = {r.id for r in new.reports}
     kept = [r for r in old.reports if r.source not in sources and r.id not in ids]
-    replaced = [r.id for r in old.reports if r not in kept]
+    kept_ids = {id(r) for r in kept}  # identity: comparing reports field by field is O(n²) at 10,000 reports
+    replaced = [r.id for r in old.reports if id(r) not in kept_ids]
     added = [r.id for r in new.reports if r.id not in replaced]
     cleared = sources | {p.path for p in new.problems}
     merged = Corpus(
@@ -149,8 +227,13 @@ def update(
     on_wait: Callable[[str], None] | None = None,
     time_limit: float | None = None,
     time_limit_setting: str = "",
+    reports: Iterable[Report] = (),
+    use_cache: bool = True,
 ) -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
+
+    Only new or changed reports are written (a new index segment and their record files); the corpus of
+    record (settings.corpus_path) keeps the catalogue: every report's metadata without its paragraphs.
 
     Unchanged paragraphs are not embedded again (embedding cache). A failure at any step leaves the
     saved corpus and the current index as they were. A report whose id is already in the corpus from
@@ -161,6 +244,9 @@ def update(
     lock. When another process holds it, wait (calling `on_wait` with a message first) or, with
     wait=False, raise BusyError at once. The .partial folders of dead builds are removed first.
 
+    `reports`: reports already read (not from files) to ingest like the files' reports. `use_cache`: False
+    embeds without the embedding cache (for an embedder that computes nothing, as bench/scale_bench.py's).
+
     `time_limit`: seconds (from the call) after which embedding stops with a LimitError naming
     `time_limit_setting` (the UI passes GOVQA_MAX_UPLOAD_SECONDS); nothing is changed but the embedding
     cache, which keeps what was embedded so a second try resumes.
@@ -168,13 +254,14 @@ def update(
     started = time.monotonic()
     paths = list(paths)
     remove = list(remove)
-    what = "ingest" if paths else ("remove " + " ".join(remove) if remove else "index")
+    what = "ingest" if paths or reports else ("remove " + " ".join(remove) if remove else "index")
     with writer_lock(settings.data_dir, wait=wait, what=what, on_wait=on_wait):
         if settings.index_dir.is_dir():
             remove_dead_partials(settings.index_dir)
-        old = current_corpus(settings)  # read under the lock: another writer's reports are never lost
+        old = current_catalogue(settings)  # read under the lock: another writer's reports are never lost
         limits = ingest_limits(settings)
         new = load_reports(paths, manifest=manifest, progress=progress, limits=limits) if paths else Corpus()
+        new.reports = new.reports + list(reports)
         refused: list[FileProblem] = []
         if not replace:
             new, refused = refuse_replacements(old, new)
@@ -190,14 +277,26 @@ def update(
             if embedder is None and settings.embed_model != BM25_ONLY:
                 embedder = open_embedder(settings)
             deadline = started + time_limit if time_limit is not None else None
-            cache = embedding_cache(settings, embedder, deadline, time_limit_setting) if embedder is not None else None
+            cache = None
+            if embedder is not None and use_cache:
+                cache = embedding_cache(settings, embedder, deadline, time_limit_setting)
+            records = records_dir(settings)
             from rag.index.milvus_sync import milvus_sink  # GOVQA_VECTOR_STORE=milvus: vectors synced to Milvus
 
-            sink = milvus_sink(settings, embedder)
             gen = build_index(
-                corpus, settings.index_dir, settings.embed_model, embedder, cache, progress=progress, vectors=sink
+                corpus,
+                settings.index_dir,
+                settings.embed_model,
+                embedder,
+                cache,
+                progress=progress,
+                hashes=_record_hashes(records),
+                full_reports=lambda ids: read_records(records, ids),
+                vectors=milvus_sink(settings, embedder),
             )
             if cache is not None:  # passages and their sentences alike
                 embedded, reused = cache.misses, cache.hits
-        save_corpus(corpus, settings.corpus_path)
-    return Update(corpus, gen, added, replaced, remove, new, embedded, reused)
+        catalogue = save_records(records_dir(settings), corpus)
+        save_corpus(catalogue, settings.corpus_path)
+        settings.corpus_path.with_name(LEGACY_CORPUS).unlink(missing_ok=True)
+    return Update(catalogue, gen, added, replaced, remove, new, embedded, reused, records_dir(settings))

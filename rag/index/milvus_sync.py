@@ -1,9 +1,9 @@
 """Syncing the Milvus collection with an index generation's chunks, report by report (GOVQA_VECTOR_STORE=milvus).
 
-Each report's rows are written only when its state (a hash of its chunk ids and texts, metadata and the embedding
-model's identity) differs from the one `<collection>_reports` records; removed reports' rows are deleted. The
+Each report's rows are written only when its state (its content hash, the row schema and the embedding model's
+identity) differs from the one `<collection>_reports` records; removed reports' rows are deleted. The
 collection is never dropped or rewritten for one report. build_index calls MilvusSink.write under the writer lock,
-before the new generation becomes current.
+before the new generation becomes current (the FAISS segments are written as well: a fallback, and cheap).
 """
 
 from __future__ import annotations
@@ -32,16 +32,13 @@ from rag.index.milvus_store import (
 )
 
 BATCH_ROWS = 1000  # rows per upsert call
+LOAD_REPORTS = 50  # reports read in full at a time while syncing
 
 
-def report_state(report: Report, chunks: Sequence[Chunk], identity: str) -> str:
-    """Hash of what a report's rows hold: its metadata, chunk ids and texts, and the embedding model's identity."""
-    h = hashlib.sha256(f"{SCHEMA_VERSION}\x00{identity}\x00".encode())
-    for part in (report.id, report.region, report.province, report.level, str(report.year)):
-        h.update(part.encode() + b"\x00")
-    for c in chunks:
-        h.update(f"{c.id}\x00{c.embed_text}\x01".encode())
-    return h.hexdigest()
+def report_state(content_hash: str, identity: str) -> str:
+    """What a report's rows hold: its content hash (store.report_hash: metadata and paragraphs, hence its chunks),
+    the row schema and the embedding model's identity."""
+    return hashlib.sha256(f"{SCHEMA_VERSION}\x00{identity}\x00{content_hash}".encode()).hexdigest()
 
 
 def _clip(text: str) -> str:
@@ -75,26 +72,25 @@ class SyncResult:
 
 def sync(
     target: MilvusTarget,
-    corpus: Corpus,
-    chunks: Sequence[Chunk],
+    hashes: dict[str, str],
+    load: Callable[[list[str]], list[Report]],
     embed: Callable[[list[str]], np.ndarray],
     dim: int,
     identity: str,
     client=None,
 ) -> SyncResult:
-    """Bring the collection in line with `chunks` (the generation's chunks of `corpus`), changing only what differs.
+    """Bring the collection in line with the generation's reports (`hashes`: report id -> content hash), changing
+    only what differs.
 
-    `embed(texts)` gives the vectors (through the embedding cache: only changed reports' chunks are asked for).
-    A changed report's new rows are upserted before its stale rows are deleted, so a reader never finds it empty;
-    a report's state is written after its rows, so an interrupted sync redoes that report next time.
+    `load(ids)` reads reports in full (only those to write are asked for); `embed(texts)` gives the vectors (through
+    the embedding cache). A changed report's new rows are upserted before its stale rows are deleted, so a reader
+    never finds it empty; a report's state is written after its rows, so an interrupted sync redoes that report.
     """
+    from rag.index.store import corpus_chunks
+
     client = client if client is not None else connect(target)
     ensure_collections(client, target, dim)
-    by_report: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        by_report.setdefault(c.report_id, []).append(c)
-    reports = {r.id: r for r in corpus.reports if r.id in by_report}
-    want = {rid: report_state(reports[rid], cs, identity) for rid, cs in by_report.items()}
+    want = {rid: report_state(h, identity) for rid, h in hashes.items()}
     have = stored_states(client, target)
     removed = sorted(set(have) - set(want))
     for i in range(0, len(removed), 200):
@@ -103,31 +99,48 @@ def sync(
         client.delete(target.states, ids=part)
     changed = [rid for rid in want if have.get(rid) != want[rid]]
     written = 0
-    for rid in changed:
-        report, cs = reports[rid], by_report[rid]
-        if rid not in have:  # never completely written: clear whatever a broken earlier sync left
-            client.delete(target.collection, filter=f"{REPORT_FIELD} == {_quoted([rid])[1:-1]}")
-        vecs = np.asarray(embed([c.embed_text for c in cs]), dtype=np.float32).reshape(len(cs), dim)
-        rows = _rows(report, cs, vecs)
-        for j in range(0, len(rows), BATCH_ROWS):
-            client.upsert(target.collection, rows[j : j + BATCH_ROWS])
-        written += len(rows)
-        if rid in have:  # replaced: drop the chunk ids the new version no longer has
-            new_ids = {c.id for c in cs}
-            old = client.query(
-                target.collection,
-                filter=f"{REPORT_FIELD} == {_quoted([rid])[1:-1]}",
-                output_fields=[ID_FIELD],
-                limit=16384,
+    for i in range(0, len(changed), LOAD_REPORTS):
+        reports = load(changed[i : i + LOAD_REPORTS])
+        by_report: dict[str, list[Chunk]] = {r.id: [] for r in reports}
+        for c in corpus_chunks(Corpus(reports=reports)):
+            by_report[c.report_id].append(c)
+        for report in reports:
+            written += _write_report(client, target, report, by_report[report.id], embed, dim, report.id in have)
+            client.upsert(
+                target.states,
+                [
+                    {
+                        REPORT_FIELD: report.id,
+                        "state": want[report.id],
+                        "rows": len(by_report[report.id]),
+                        "v": [0.0, 0.0],
+                    }
+                ],
             )
-            stale = [r[ID_FIELD] for r in old if r[ID_FIELD] not in new_ids]
-            if stale:
-                client.delete(target.collection, ids=stale)
-        client.upsert(target.states, [{REPORT_FIELD: rid, "state": want[rid], "rows": len(rows), "v": [0.0, 0.0]}])
     if removed or changed:
         client.flush(target.collection)
         client.flush(target.states)
     return SyncResult(changed, removed, written)
+
+
+def _write_report(client, target: MilvusTarget, report: Report, cs: list[Chunk], embed, dim: int, known: bool) -> int:
+    """Upsert one report's rows; a replaced report's chunk ids the new version lacks are deleted after."""
+    rid = report.id
+    if not known:  # never completely written: clear whatever a broken earlier sync left
+        client.delete(target.collection, filter=f"{REPORT_FIELD} == {_quoted([rid])[1:-1]}")
+    vecs = np.asarray(embed([c.embed_text for c in cs]), dtype=np.float32).reshape(len(cs), dim)
+    rows = _rows(report, cs, vecs)
+    for j in range(0, len(rows), BATCH_ROWS):
+        client.upsert(target.collection, rows[j : j + BATCH_ROWS])
+    if known:  # replaced: drop the chunk ids the new version no longer has
+        new_ids = {c.id for c in cs}
+        old = client.query(
+            target.collection, filter=f"{REPORT_FIELD} == {_quoted([rid])[1:-1]}", output_fields=[ID_FIELD], limit=16384
+        )
+        stale = [r[ID_FIELD] for r in old if r[ID_FIELD] not in new_ids]
+        if stale:
+            client.delete(target.collection, ids=stale)
+    return len(rows)
 
 
 class MilvusSink:
@@ -137,8 +150,14 @@ class MilvusSink:
         self.target, self.identity, self.data_dir = target, identity, data_dir
         self.result: SyncResult | None = None
 
-    def write(self, corpus: Corpus, chunks: Sequence[Chunk], embed: Callable[[list[str]], np.ndarray], dim: int):
-        self.result = sync(self.target, corpus, chunks, embed, dim, self.identity)
+    def write(
+        self,
+        hashes: dict[str, str],
+        load: Callable[[list[str]], list[Report]],
+        embed: Callable[[list[str]], np.ndarray],
+        dim: int,
+    ) -> None:
+        self.result = sync(self.target, hashes, load, embed, dim, self.identity)
 
     def manifest(self) -> dict:
         """The generation manifest's "vectors" entry: backend, URI, collection, and what this build synced."""

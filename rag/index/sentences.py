@@ -7,7 +7,6 @@ so that an answer can weigh each sentence of the retrieved paragraphs against th
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,19 +46,97 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 @dataclass
-class SentenceTable:
-    """Sentence spans per paragraph id ("保定-2023-p5") and, when a model is used, their vectors (row order)."""
+class SegmentSentences:
+    """One segment's sentences: those of paragraph slot s (report base + number - 1) are rows ptr[s]:ptr[s+1]."""
 
-    spans: dict[str, list[tuple[int, int, int]]]  # paragraph id -> [(row, start, end), ...]
-    vectors: np.ndarray | None  # float16 (rows, dim), or None in BM25-only mode
+    ptr: np.ndarray  # int64 (slots + 1)
+    start: np.ndarray  # int32 per sentence: its span in the paragraph text
+    end: np.ndarray
+    vectors: np.ndarray | None  # float16 (sentences, dim), memory-mapped; None in BM25-only mode
+
+
+class RowStack:
+    """Several row arrays read as one: `stack[i]` and `stack[array_of_rows]` like a numpy array's rows."""
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.shape = (int(self.offsets[-1]), *parts[0].shape[1:]) if parts else (0,)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        if isinstance(rows, (int, np.integer)):
+            seg = int(np.searchsorted(self.offsets, rows, side="right")) - 1
+            return self.parts[seg][int(rows) - int(self.offsets[seg])]
+        rows = np.asarray(rows, dtype=np.int64)
+        seg = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.parts[0].dtype)
+        for s in np.unique(seg):
+            mask = seg == s
+            out[mask] = self.parts[s][rows[mask] - self.offsets[s]]
+        return out
+
+
+class SentenceTable:
+    """Sentence spans of every indexed paragraph of a generation and, when a model is used, their vectors.
+
+    Rows are the generation's sentence rows (the segments' rows one after the other). `where` maps a live report
+    id to (segment number, the report's first paragraph slot in it, its number of paragraphs).
+    """
+
+    def __init__(self, parts: list[SegmentSentences], where: dict[str, tuple[int, int, int]]):
+        self.parts = parts
+        self.where = where
+        self.offsets = np.cumsum([0] + [len(p.start) for p in parts])
+        with_vectors = [p.vectors for p in parts if p.vectors is not None]
+        self.vectors: np.ndarray | RowStack | None = None
+        if parts and len(with_vectors) == len(parts):
+            self.vectors = with_vectors[0] if len(parts) == 1 else RowStack(with_vectors)
+
+    def _range(self, report_id: str, first: int, last: int) -> tuple[int, int, int]:
+        """(segment, local row range) of the sentences of paragraphs first..last (numbers) of a report."""
+        seg, base, _ = self.where[report_id]
+        ptr = self.parts[seg].ptr
+        return seg, int(ptr[base + first - 1]), int(ptr[base + last])
 
     def of(self, paragraph_id: str) -> list[tuple[int, int, int]]:
-        return self.spans.get(paragraph_id, [])
+        """(row, start, end) of the sentences of one paragraph ("保定-2023-p5"); [] when it is not indexed."""
+        report_id, number = paragraph_id.rsplit("-p", 1)
+        if report_id not in self.where:
+            return []
+        seg, lo, hi = self._range(report_id, int(number), int(number))
+        part, off = self.parts[seg], int(self.offsets[seg])
+        return [(off + r, int(part.start[r]), int(part.end[r])) for r in range(lo, hi)]
+
+    def report_rows(self, report_id: str) -> np.ndarray:
+        """The rows of every sentence of a report."""
+        if report_id not in self.where:
+            return np.zeros(0, np.int64)
+        seg, lo, hi = self._range(report_id, 1, self.where[report_id][2])
+        return np.arange(lo, hi, dtype=np.int64) + int(self.offsets[seg])
 
     def cosine(self, qvec: np.ndarray | None, row: int) -> float | None:
         if qvec is None or self.vectors is None:
             return None
         return float(np.dot(self.vectors[row].astype(np.float32), qvec))
+
+
+def segment_sentences(reports, indexed: set[tuple[int, int]]) -> tuple[list[str], SegmentSentences]:
+    """The sentence texts to embed (row order) and the spans of the indexed (report position, number) paragraphs."""
+    texts: list[str] = []
+    ptr, start, end = [0], [], []
+    for ri, report in enumerate(reports):
+        for p in report.paragraphs:
+            if (ri, p.number) in indexed:
+                for s, e in split_sentences(p.text):
+                    start.append(s)
+                    end.append(e)
+                    texts.append(p.text[s:e])
+            ptr.append(len(texts))
+    table = SegmentSentences(np.array(ptr, np.int64), np.array(start, np.int32), np.array(end, np.int32), None)
+    return texts, table
 
 
 def paragraph_sentences(corpus, paragraph_ids: list[str]) -> tuple[list[str], dict[str, list[tuple[int, int, int]]]]:
@@ -78,19 +155,16 @@ def paragraph_sentences(corpus, paragraph_ids: list[str]) -> tuple[list[str], di
     return texts, spans
 
 
-def save_sentences(folder: Path, spans: dict, vectors: np.ndarray | None) -> None:
-    (folder / "sentences.json").write_text(json.dumps(spans, ensure_ascii=False), encoding="utf-8")
+def save_sentences(folder: Path, table: SegmentSentences, vectors: np.ndarray | None) -> None:
+    np.savez(folder / "sentences.npz", ptr=table.ptr, start=table.start, end=table.end)
     if vectors is not None:
         np.save(folder / "sentences.npy", np.asarray(vectors, dtype=np.float16))
 
 
-def load_sentences(folder: Path) -> SentenceTable | None:
-    """The generation's sentence table (None for an index built before sentences were indexed)."""
-    path = folder / "sentences.json"
-    if not path.exists():
-        return None
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    spans = {pid: [tuple(r) for r in rows] for pid, rows in raw.items()}
+def load_sentences(folder: Path) -> SegmentSentences:
+    """A segment's sentences, their vectors memory-mapped (read from disk as they are used)."""
+    with np.load(folder / "sentences.npz") as z:
+        ptr, start, end = z["ptr"], z["start"], z["end"]
     npy = folder / "sentences.npy"
     vectors = np.load(npy, mmap_mode="r") if npy.exists() else None
-    return SentenceTable(spans, vectors)
+    return SegmentSentences(ptr, start, end, vectors)

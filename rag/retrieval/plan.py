@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ingest.model import Corpus, Report
-from rag.retrieval.places import NameTables, find_places, name_tables
+from rag.retrieval.places import NameTables, find_places, name_tables, report_positions
 from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
@@ -71,6 +71,9 @@ def plan_query(
     asked = _asked_regions(plan, text, region, names, reports)
     if asked is None:
         return plan
+    if asked:  # only the reports of the regions asked (or of their cities) matter from here on
+        at = report_positions(corpus)
+        reports = [reports[i] for i in sorted({i for name in asked for i in at.get(name, ())})]
     years = _resolve_years(plan, text, year, asked, reports)
     region_sets = _region_sets(plan, text, asked, reports, years)
     _add_groups(plan, region_sets, years)
@@ -96,7 +99,8 @@ def _asked_regions(
         elif name in other.values():
             plan.missing.append(f"库中没有{name}的报告")
     # A province named beside one of its own cities is context ("保定…河北图景"), not a second region.
-    city_provinces = {r.province for r in reports if r.region in asked and r.region != r.province}
+    wanted = set(asked)
+    city_provinces = {r.province for r in reports if r.region in wanted and r.region != r.province} if asked else set()
     asked = [a for a in asked if a not in city_provinces]
     named_any = bool(asked)
     asked = [a for a in asked if a in region_names.values() or a in province_names.values()]
@@ -209,8 +213,10 @@ def _add_groups(plan: QueryPlan, region_sets: list[tuple[str | None, list[Report
                 )
             )
             for r in chosen:
+                if not r.truncated:
+                    continue
                 note = f"{r.region}{r.year}年报告正文不完整（截断），缺失部分不在库中"
-                if r.truncated and note not in plan.caveats:
+                if note not in plan.caveats:
                     plan.caveats.append(note)
 
 

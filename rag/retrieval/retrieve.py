@@ -38,15 +38,27 @@ class Retriever:
     """Searches one loaded index with one embedder (None: BM25 only); fusion values come from Settings."""
 
     def __init__(
-        self, index: LoadedIndex, embedder, fusion: str, rrf_k: int, dense_weight: float, bm25_weight: float, places=()
+        self,
+        index: LoadedIndex,
+        embedder,
+        fusion: str,
+        rrf_k: int,
+        dense_weight: float,
+        bm25_weight: float,
+        places=(),
+        threads: int = 0,
     ):
+        """`threads`: OpenMP threads FAISS may use (0: leave FAISS's default)."""
         self.index = index
         self.embedder = embedder
         self.fusion = fusion if embedder is not None else "bm25"
         self.rrf_k, self.dense_weight, self.bm25_weight = rrf_k, dense_weight, bm25_weight
         self.places = tuple(places)
         self._reports = {r.id: r for r in index.corpus.reports}
-        self._chunk_report = np.array([c.report_id for c in index.chunks], dtype=object)
+        if threads:
+            import faiss
+
+            faiss.omp_set_num_threads(threads)
         load_dictionary()
 
     def retrieve(self, question: str, k: int = 5, region: str | None = None, year: int | None = None) -> Retrieval:
@@ -62,16 +74,17 @@ class Retriever:
 
     def search(self, qvec, qtok: list[str], report_ids: list[str], k: int) -> list[Hit]:
         """Top-k paragraphs of the given reports by fused dense and keyword rank."""
-        allowed = np.flatnonzero(np.isin(self._chunk_report, report_ids))
+        allowed = self._rows(report_ids)
         if len(allowed) == 0:
             return []
-        dense_hits = self._dense(qvec, allowed) if qvec is not None else []
+        everything = len(allowed) == len(self.index.chunks)
+        dense_hits = self._dense(qvec, None if everything else allowed) if qvec is not None else []
         dense_score = dict(dense_hits)
-        bm25_hits = self._backend_keyword(qtok, allowed) if qvec is not None else None  # Milvus's own BM25
+        rows = None if everything else allowed
+        bm25_hits = self._backend_keyword(qtok, rows) if qvec is not None else None  # Milvus's own BM25
         if bm25_hits is None:
-            bm25 = self.index.keyword.scores(qtok)
-            order = allowed[np.argsort(-bm25[allowed], kind="stable")][:CANDIDATES]
-            bm25_hits = [(int(pos), float(bm25[pos])) for pos in order if bm25[pos] > 0]
+            bm25 = self.index.keyword.scores(qtok, rows)
+            bm25_hits = [(int(allowed[i]), float(bm25[i])) for i in _top(bm25, CANDIDATES)]
         bm25_score = dict(bm25_hits)
 
         # Fuse at the paragraph level (the unit cited): a paragraph ranks in each list by its best chunk.
@@ -81,7 +94,7 @@ class Retriever:
             (dense_hits, self.dense_weight, self.fusion in ("rrf", "dense")),
             (bm25_hits, self.bm25_weight, self.fusion in ("rrf", "bm25")),
         ]
-        fused_by_backend = self._backend_fused(qvec, qtok, allowed) if self.fusion == "rrf" else None
+        fused_by_backend = self._backend_fused(qvec, qtok, rows) if self.fusion == "rrf" else None
         if fused_by_backend is not None:  # GOVQA_MILVUS_KEYWORD=hybrid: Milvus's RRF ranking replaces this fusion
             rankings = [(fused_by_backend, 1.0, True)]
         for ranked_chunks, weight, used in rankings:
@@ -118,29 +131,39 @@ class Retriever:
         """(paragraph key, its best chunk) in the order of a chunk ranking, each paragraph once."""
         seen: dict[tuple[str, int], int] = {}
         for pos, _ in ranked_chunks:
-            c = self.index.chunks[pos]
-            seen.setdefault((c.report_id, c.paragraph), pos)
+            seen.setdefault(self.index.chunks.paragraph_key(pos), pos)
         return list(seen.items())
 
-    def _backend_keyword(self, qtok: list[str], allowed: np.ndarray) -> list[tuple[int, float]] | None:
+    def _rows(self, report_ids: list[str]) -> np.ndarray:
+        """The chunk positions of the given reports (precomputed spans per report), ascending."""
+        layout = self.index.layout
+        if layout is None:  # an index object without a layout: every chunk's report compared
+            ids = np.array([c.report_id for c in self.index.chunks], dtype=object)
+            return np.flatnonzero(np.isin(ids, report_ids))
+        return layout.rows_of(report_ids)
+
+    def _backend_keyword(self, qtok: list[str], rows: np.ndarray | None) -> list[tuple[int, float]] | None:
         """The vector backend's own BM25 ranking (Milvus), or None: use the index's local BM25."""
-        vectors = self.index.vectors
-        search = getattr(vectors, "keyword_search", None)
-        if vectors is None or search is None:
-            return None
-        return search(qtok, CANDIDATES, allowed if len(allowed) < vectors.ntotal else None)
+        search = getattr(self.index.vectors, "keyword_search", None)
+        return None if search is None else search(qtok, CANDIDATES, rows)
 
-    def _backend_fused(self, qvec, qtok: list[str], allowed: np.ndarray) -> list[tuple[int, float]] | None:
+    def _backend_fused(self, qvec, qtok: list[str], rows: np.ndarray | None) -> list[tuple[int, float]] | None:
         """The vector backend's own fused ranking (Milvus hybrid_search + RRF), or None: fuse here."""
-        vectors = self.index.vectors
-        search = getattr(vectors, "fused_search", None)
-        if vectors is None or search is None or qvec is None:
-            return None
-        return search(qvec, qtok, CANDIDATES, self.rrf_k, allowed if len(allowed) < vectors.ntotal else None)
+        search = getattr(self.index.vectors, "fused_search", None)
+        return None if search is None or qvec is None else search(qvec, qtok, CANDIDATES, self.rrf_k, rows)
 
-    def _dense(self, qvec: np.ndarray, allowed: np.ndarray) -> list[tuple[int, float]]:
+    def _dense(self, qvec: np.ndarray, rows: np.ndarray | None) -> list[tuple[int, float]]:
         vectors = self.index.vectors
         if vectors is None:  # a BM25-only index: nothing to search densely (was an AttributeError)
             raise RuntimeError("dense search on an index without vectors (BM25-only mode)")
-        rows = allowed if len(allowed) < vectors.ntotal else None
         return vectors.search(qvec, CANDIDATES, rows)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k highest positive scores, best first, ties in index order (the positive head of a stable
+    sort of all, without sorting all: over a million chunks most scores are 0)."""
+    idx = np.flatnonzero(scores > 0)
+    if len(idx) > 4 * k:
+        cut = np.partition(scores[idx], len(idx) - k)[len(idx) - k]
+        idx = idx[scores[idx] >= cut]
+    return idx[np.argsort(-scores[idx], kind="stable")][:k]

@@ -47,9 +47,10 @@ def govqa(data_dir: Path, *args: str, columns: int) -> str:
 
 def rows(data_dir: Path) -> list[dict]:
     from ingest.catalogue import catalogue_rows
-    from ingest.store import load_corpus
+    from rag.index.build import current_corpus
+    from rag.settings import Settings
 
-    return catalogue_rows(load_corpus(data_dir / "corpus" / "corpus.json"))
+    return catalogue_rows(current_corpus(Settings(data_dir=data_dir)))
 
 
 def id_cells(out: str) -> list[str]:

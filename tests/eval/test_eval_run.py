@@ -436,10 +436,9 @@ def _q(refuse=False, refused=False, hit=True, key=True, precision=1.0, keys=("38
     ],
 )
 def test_failure_cause(bm25_run, question, expected):
-    from eval.failures import cause
-    from ingest.store import load_corpus
+    from eval.failures import cause, run_corpus
 
-    corpus = load_corpus(Path(bm25_run.data["corpus"]["data_dir"]) / "corpus" / "corpus.json")
+    corpus = run_corpus(Path(bm25_run.data["corpus"]["data_dir"]))
     assert cause(question, corpus) == expected
 
 
@@ -451,9 +450,9 @@ def test_cli_eval_failures(cli, bm25_run, tmp_path):
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert all(label in text for label in CAUSES.values())
-    from ingest.store import load_corpus
+    from eval.failures import run_corpus
 
-    corpus = load_corpus(Path(bm25_run.data["corpus"]["data_dir"]) / "corpus" / "corpus.json")
+    corpus = run_corpus(Path(bm25_run.data["corpus"]["data_dir"]))
     failing = [q["id"] for q in bm25_run.data["questions"] if cause(q, corpus)]
     assert all(f"| {qid} |" in text for qid in failing)
     assert f"{len(failing)} of {len(SUBSET)} questions fail" in text

@@ -61,7 +61,10 @@ def test_manifest_records_model_dimension_chunks_and_hashes(assistant, sample_da
     assert m["dim"] == assistant.embedder.dim == index.vectors.dim
     assert m["chunks"] == len(index.chunks) == len(corpus_chunks(index.corpus)) == index.vectors.ntotal
     assert m["reports"] == {r.id: report_hash(r) for r in index.corpus.reports}
-    assert m["corpus_sha256"] == hashlib.sha256((index.path / "corpus.json").read_bytes()).hexdigest()
+    for seg in m["segments"]:  # each segment records the hash of the reports it holds
+        folder = index.path.parent / seg["name"]
+        seg_manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert seg_manifest["corpus_sha256"] == hashlib.sha256((folder / "corpus.json").read_bytes()).hexdigest()
 
 
 def test_report_hash_changes_with_the_text(assistant):
@@ -132,7 +135,7 @@ def test_failure_midway_leaves_the_previous_generation(
 
 
 def _build_then_stall(settings: Settings, report: Path, halfway) -> None:
-    """In a forked child: ingest `report`, but stall at the vector write (tokens.json is on disk by then)."""
+    """In a forked child: ingest `report`, but stall at the vector write (its BM25 postings are on disk by then)."""
     import rag.index.store as store
 
     def stall(*args, **kwargs):
@@ -159,8 +162,8 @@ def test_killed_build_leaves_the_previous_index(private_data_dir, sample_setting
     child.start()
     try:
         assert halfway.wait(120), "the build never reached the vector write"
-        partial = [p for p in settings.index_dir.glob("*.partial") if (p / "tokens.json").exists()]
-        assert partial, "no *.partial generation with tokens.json at the vector write"
+        partial = [p for p in settings.index_dir.glob("*.partial") if (p / "bm25" / "docs.npy").exists()]
+        assert partial, "no *.partial segment with BM25 postings at the vector write"
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()
@@ -189,10 +192,10 @@ def _sentence_texts(corpus, chunks) -> list[str]:
 
 def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, sample_settings, assistant):
     settings = sample_settings(private_data_dir)
+    before = json.loads((current_generation(settings.index_dir) / "manifest.json").read_text())["segments"]
     result = update(settings, [REPORTS], embedder=assistant.embedder)
-    chunks = corpus_chunks(result.corpus)
-    assert result.embedded == 0
-    assert result.reused == len(chunks) + len(_sentence_texts(result.corpus, chunks)) > len(chunks) > 0
+    assert result.embedded == 0 and result.reused == 0  # unchanged reports keep their segment: nothing to embed
+    assert json.loads((result.generation / "manifest.json").read_text())["segments"] == before
     assert sorted(result.replaced) == sorted(r.id for r in assistant.corpus.reports) and not result.added
     assert load_index(settings.index_dir).manifest["reports"] == {
         r.id: report_hash(r) for r in assistant.corpus.reports
@@ -211,7 +214,8 @@ def test_adding_a_report_embeds_only_its_paragraphs(private_data_dir, sample_set
     mine = [c for c in chunks if c.report_id == "廊坊-2024"]
     new_texts = ({c.embed_text for c in mine} | set(_sentence_texts(result.corpus, mine))) - known
     assert result.embedded == len(new_texts) > 0  # its passages and its sentences, nothing else
-    assert result.reused == len(chunks) + len(_sentence_texts(result.corpus, chunks)) - len(new_texts)
+    # only its own texts were even looked up: the other reports stay in their segments
+    assert result.embedded + result.reused <= len(mine) + len(_sentence_texts(result.corpus, mine))
     reloaded = Assistant(load_index(settings.index_dir), settings, assistant.embedder)
     hits = reloaded.retrieve("廊坊2024年计划新建多少座城市书房?", k=3)
     assert hits and hits[0].report_id == "廊坊-2024" and "城市书房" in hits[0].text

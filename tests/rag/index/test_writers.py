@@ -81,8 +81,8 @@ def test_two_processes_waiting_for_the_lock_both_get_in(tmp_path):
     codes = [p.wait(timeout=300) for p in procs]
     assert codes == [0, 0], [o.read_text(encoding="utf-8") for o in outs]
     assert _ids(data) == {"廊坊-2024", "唐山-2024"}
-    corpus = json.loads((data / "corpus" / "corpus.json").read_text(encoding="utf-8"))
-    assert {r["id"] for r in corpus["reports"]} == {"廊坊-2024", "唐山-2024"}
+    catalogue = json.loads((data / "corpus" / "catalogue.json").read_text(encoding="utf-8"))
+    assert {r["id"] for r in catalogue["reports"]} == {"廊坊-2024", "唐山-2024"}
 
 
 @pytest.mark.parametrize("trial", range(3))
