@@ -77,7 +77,7 @@ def test_int8_vectors_are_close_to_fp32_on_real_paragraphs(embedders):
     passages = real_paragraphs(60)
     int8, fp32 = embedders["onnx-int8"], embedders["onnx"]
     cosines = (int8.embed_passages(passages) * fp32.embed_passages(passages)).sum(axis=1)
-    assert cosines.min() >= 0.99 and cosines.mean() >= 0.995, (cosines.min(), cosines.mean())
+    assert cosines.min() >= 0.99 and cosines.mean() >= 0.998, (cosines.min(), cosines.mean())
     for question in ("济南2024年GDP增长目标是多少？", "保定去年植树造林多少亩", "比较保定和廊坊2023年的招商目标"):
         assert float(int8.embed_query(question) @ fp32.embed_query(question)) >= 0.99
 
