@@ -7,7 +7,7 @@
 - the 12 feed-forward output MatMuls (1536 → 384, whose GELU inputs have the widest range): 8-bit weight-only
   blocks of 32 (``MatMulNBits``, accuracy level 4: activations quantized per block of 32, not per tensor).
 Why mixed, measured on 160 sample paragraphs (cosine to the fp32 vectors, mean / min) and on the eval: dynamic
-quantization of every MatMul (per channel) gives 0.9968 / 0.9948, ~2x the fp32 passages/s, but its per-tensor
+quantization of every MatMul (per channel) gives 0.9968 / 0.9948, 1.3-2x the fp32 passages/s, but its per-tensor
 activation scale depends on the whole batch and moved rankings: hit@5 on the frozen set fell 2.5 points, hit@1
 6 points. Mixed: 0.9992 / 0.9987 at ~0.8 of that speed. All MatMuls weight-only 8-bit: 0.99991 at ~0.6 of it.
 onnxruntime's transformer graph optimizer (attention / LayerNorm / GELU fusion, model_type "bert") before
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from rag.embedding.onnx_query import MARKER as EXPORT_MARKER
-from rag.embedding.onnx_query import ONNX_DIR, ONNX_FILE, export_onnx
+from rag.embedding.onnx_query import ONNX_DIR, ONNX_FILE, export_onnx, no_telemetry
 
 INT8_FILE = "model_qint8.onnx"
 INT8_MARKER = "govqa-qint8.json"
@@ -75,6 +75,7 @@ def quantize_int8(folder: Path) -> Path:
     if is_quantized(folder):
         return target
     _remove_stale_staging(onnx_dir)
+    no_telemetry()  # before onnxruntime is first imported (by the quantizers)
 
     fd, staging = tempfile.mkstemp(prefix=f".{INT8_FILE}.", suffix=".building", dir=onnx_dir)
     os.close(fd)
