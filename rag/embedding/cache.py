@@ -111,8 +111,11 @@ class EmbeddingCache:
         return self._vectors[[self._row[key] for key in keys]]
 
     def _embed_missing(self, missing: dict[str, str], embedder: Embedder, progress: bool) -> None:
-        """Embed the missing texts in slices of `flush_every`, saving the cache after each slice."""
-        items = list(missing.items())
+        """Embed the missing texts in slices of `flush_every`, saving the cache after each slice.
+
+        Shortest first: each slice then holds texts of similar length, so an embedder that pads a batch to its
+        longest text (all of them) wastes little; the order of the rows in the cache does not matter."""
+        items = sorted(missing.items(), key=lambda item: len(item[1]))
         bar = None
         if progress:
             from tqdm import tqdm

