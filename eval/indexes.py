@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.errors import IndexError_
 from rag.index.build import update
-from rag.index.store import current_generation
+from rag.index.store import INDEX_FORMAT, current_generation
 from rag.settings import Settings, default_reports_dir
 
 from .config import safe_name
@@ -52,6 +52,8 @@ def _fits(manifest: dict | None, settings: Settings, identity: str | None) -> bo
     """The index was built with settings.embed_model and vector backend and, where it is known beforehand, the same
     identity (the e5 backend int8/fp32 changes it)."""
     if manifest is None or manifest.get("embed_model") != settings.embed_model:
+        return False
+    if manifest.get("format") != INDEX_FORMAT:  # built by an older version: rebuilt (vectors from the cache)
         return False
     backend = manifest.get("vectors", {}).get("backend", "faiss") if manifest.get("dim") else settings.vector_store
     if backend != settings.vector_store:  # GOVQA_VECTOR_STORE: FAISS or Milvus
