@@ -266,9 +266,7 @@ def _with_frame(policy: Policy, samples: list[Sample], probs: list[Scored]) -> P
 
 
 def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    return evidence_group_rows(
-        sample.item.question, sample.view, sample.retrieval.groups, sample.cands, x, probs, sample.standouts
-    )
+    return evidence_group_rows(sample.item.question, sample.retrieval.groups, sample.cands, x, probs, sample.standouts)
 
 
 def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> LinearModel:

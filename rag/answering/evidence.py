@@ -58,9 +58,6 @@ GROUP_FEATURES = (
     # cosines of all sentences of the same report(s): relative to the question's own level, not an absolute one
     "retrievers_agree",  # the e5 and BM25 retrievers put the same paragraph first in this group
     "best_sentence",  # the sentence model's probability for the group's best sentence
-    "coverage",  # IDF-weighted share of the question's content words (those some report uses) found anywhere in
-    # the group's retrieved paragraphs: a word the reports use elsewhere but none of this evidence does is a topic
-    # the evidence does not speak about
 )
 
 
@@ -94,7 +91,6 @@ class QuestionView:
     bigrams: set[str]
     figure_wanted: float
     associations: dict[str, dict[str, float]]  # question word -> report words learned to answer it, with strength
-    known: frozenset[str] = frozenset()  # the content words some indexed paragraph uses
 
     @classmethod
     def of(
@@ -108,25 +104,16 @@ class QuestionView:
         core = question
         for name in sorted(set(names), key=len, reverse=True):
             core = core.replace(name, " ")
-        unseen = idf("\u0001")  # the idf of a word no indexed paragraph uses
-        weights, known = {}, set()
+        weights = {}
         for t in tokens(core):
             if not _YEARISH.search(t):
                 weights[t] = max(idf(t), 0.0)
-                if idf(t) < unseen:
-                    known.add(t)
         bigrams = set(_CJK_BIGRAM.findall(core))
-        return cls(weights, bigrams, figure_wanted, associations or {}, frozenset(known))
+        return cls(weights, bigrams, figure_wanted, associations or {})
 
     def lexical(self, low: str) -> float:
         total = sum(self.weights.values())
         return sum(w for t, w in self.weights.items() if t in low) / total if total else 0.0
-
-    def coverage(self, low: str) -> float:
-        """Like lexical, over the words some report uses only: a colloquial word (no report has it) can be
-        evidence of nothing, so it neither counts for nor against."""
-        total = sum(self.weights[t] for t in self.known)
-        return sum(self.weights[t] for t in self.known if t in low) / total if total else 0.0
 
     def associated(self, low: str) -> float:
         total = sum(self.weights.values())
@@ -249,7 +236,6 @@ def group_features(
     probs: np.ndarray,
     group: int,
     question: str,
-    view: QuestionView,
     hits: list[Hit],
     standout: float = 0.0,
 ) -> np.ndarray:
@@ -266,7 +252,6 @@ def group_features(
             standout,
             1.0 if _agree(hits) else 0.0,
             max((float(probs[i]) for i in mine), default=0.0),
-            view.coverage("\n".join(h.text for h in hits).lower()),
         ],
         dtype=np.float32,
     )
@@ -274,7 +259,6 @@ def group_features(
 
 def group_rows(
     question: str,
-    view: QuestionView,
     groups: list[tuple[Group, list[Hit]]],
     cands: list[Candidate],
     x: np.ndarray,
@@ -285,7 +269,7 @@ def group_rows(
     if not groups:
         return np.zeros((0, len(GROUP_FEATURES)), np.float32)
     return np.stack(
-        [group_features(cands, x, probs, g, question, view, hits, standouts[g]) for g, (_, hits) in enumerate(groups)]
+        [group_features(cands, x, probs, g, question, hits, standouts[g]) for g, (_, hits) in enumerate(groups)]
     )
 
 

@@ -49,10 +49,8 @@ class ExtractiveAnswerer:
         self.sentences = index.sentences if scorer.mode == "dense" else None
         self.report_sentences = ReportSentences(index.sentences)
 
-    def score(
-        self, question: str, retrieval: Retrieval
-    ) -> tuple[QuestionView, list[Candidate], np.ndarray, np.ndarray]:
-        """The question's view, the candidate sentences of every group, their feature rows and their probabilities."""
+    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+        """The candidate sentences of every group, their feature rows and their probabilities."""
         view = QuestionView.of(
             question,
             group_names(retrieval.groups),
@@ -62,27 +60,20 @@ class ExtractiveAnswerer:
         )
         cands = candidates(view, retrieval.groups, self.sentences, retrieval.qvec, self.times)
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
-        return view, cands, x, self.scorer.predict(x)
+        return cands, x, self.scorer.predict(x)
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
-        view, cands, x, probs = self.score(question, retrieval)
+        cands, x, probs = self.score(question, retrieval)
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
-        answerable = answerability(question, view, retrieval, cands, x, probs, self.scorer.answerable, standouts)
+        answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable, standouts)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy)
 
 
 def answerability(
-    question: str,
-    view: QuestionView,
-    retrieval: Retrieval,
-    cands: list[Candidate],
-    x: np.ndarray,
-    probs: np.ndarray,
-    model,
-    standouts,
+    question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray, model, standouts
 ) -> list[float]:
     """P(the group's evidence answers the question), for each retrieval group."""
-    rows = group_rows(question, view, retrieval.groups, cands, x, probs, standouts)
+    rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
     return [float(p) for p in model.predict(rows)] if len(rows) else []
 
 
