@@ -48,12 +48,19 @@ class FaissVectors:
     def search(self, qvec: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         import faiss
 
-        params = None
+        sel = None
         if rows is not None and len(rows) < self.ntotal:
             k = min(k, len(rows))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))  # type: ignore[call-arg]  # faiss's wrapper takes fields as kwargs (keeping `sel` alive); its stub lacks them
+            sel = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+        return self.search_selected(qvec, k, sel)
+
+    def search_selected(self, qvec: np.ndarray, k: int, sel=None) -> list[tuple[int, float]]:
+        """(row, cosine) of the k nearest rows that `sel` (a FAISS IDSelector; None: every row) admits."""
+        import faiss
+
         if k <= 0:
             return []
+        params = faiss.SearchParameters(sel=sel) if sel is not None else None  # type: ignore[call-arg]  # faiss's wrapper takes fields as kwargs (keeping `sel` alive); its stub lacks them
         scores, ids = self.index.search(np.asarray(qvec, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -121,6 +128,4 @@ def _search_local(vec: FaissVectors, qvec: np.ndarray, k: int, local: np.ndarray
         sel = faiss.IDSelectorBatch(np.asarray(local, dtype=np.int64))
     if local is not None:
         k = min(k, len(local))
-    params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]  # faiss's wrapper takes fields as kwargs
-    scores, ids = vec.index.search(np.asarray(qvec, dtype=np.float32).reshape(1, -1), k, params=params)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+    return vec.search_selected(qvec, k, sel)

@@ -107,42 +107,43 @@ class NameTables:
     other: dict[str, str]  # other places (the gazetteer): not in the corpus at all
 
 
-_tables: dict[int, tuple[weakref.ref, tuple, tuple, NameTables]] = {}
+_tables: dict[int, tuple[weakref.ref, object, NameTables]] = {}
+_positions: dict[int, tuple[weakref.ref, object, dict[str, list[int]]]] = {}
+
+
+def _kept(cache: dict, corpus: Corpus, key, make):
+    """make() once per corpus object and `key`, kept while that corpus lives (dead corpora's entries dropped)."""
+    kept = cache.get(id(corpus))
+    if kept is not None and kept[0]() is corpus and kept[1] == key:
+        return kept[2]
+    value = make()
+    cache[id(corpus)] = (weakref.ref(corpus), key, value)
+    for k in [k for k, v in cache.items() if v[0]() is None]:
+        del cache[k]
+    return value
 
 
 def name_tables(corpus: Corpus, places: Iterable[str]) -> NameTables:
     """The name tables of the corpus's regions, provinces, listed-only regions and the other `places` (made once
     per corpus object and kept while it lives: at 10,000 reports making them costs ~0.2 s a question)."""
     places = tuple(places)
-    shape = (len(corpus.reports), len(corpus.listed))
-    kept = _tables.get(id(corpus))
-    if kept is not None and kept[0]() is corpus and kept[1] == shape and kept[2] == places:
-        return kept[3]
-    tables = _name_tables(corpus, places)
-    _tables[id(corpus)] = (weakref.ref(corpus), shape, places, tables)
-    for key in [k for k, v in _tables.items() if v[0]() is None]:
-        del _tables[key]
-    return tables
-
-
-_positions: dict[int, tuple[weakref.ref, int, dict[str, list[int]]]] = {}
+    key = (len(corpus.reports), len(corpus.listed), places)
+    return _kept(_tables, corpus, key, lambda: _name_tables(corpus, places))
 
 
 def report_positions(corpus: Corpus) -> dict[str, list[int]]:
     """region or province -> positions in corpus.reports of the reports of that region or in that province
     (made once per corpus object, like name_tables)."""
-    kept = _positions.get(id(corpus))
-    if kept is not None and kept[0]() is corpus and kept[1] == len(corpus.reports):
-        return kept[2]
-    at: dict[str, list[int]] = {}
-    for i, r in enumerate(corpus.reports):
-        at.setdefault(r.region, []).append(i)
-        if r.province != r.region:
-            at.setdefault(r.province, []).append(i)
-    _positions[id(corpus)] = (weakref.ref(corpus), len(corpus.reports), at)
-    for key in [k for k, v in _positions.items() if v[0]() is None]:
-        del _positions[key]
-    return at
+
+    def make() -> dict[str, list[int]]:
+        at: dict[str, list[int]] = {}
+        for i, r in enumerate(corpus.reports):
+            at.setdefault(r.region, []).append(i)
+            if r.province != r.region:
+                at.setdefault(r.province, []).append(i)
+        return at
+
+    return _kept(_positions, corpus, len(corpus.reports), make)
 
 
 def _name_tables(corpus: Corpus, places: tuple[str, ...]) -> NameTables:

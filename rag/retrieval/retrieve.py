@@ -77,10 +77,9 @@ class Retriever:
         allowed = self._rows(report_ids)
         if len(allowed) == 0:
             return []
-        everything = len(allowed) == len(self.index.chunks)
-        dense_hits = self._dense(qvec, None if everything else allowed) if qvec is not None else []
+        rows = None if len(allowed) == len(self.index.chunks) else allowed  # None: every chunk
+        dense_hits = self._dense(qvec, rows) if qvec is not None else []
         dense_score = dict(dense_hits)
-        rows = None if everything else allowed
         bm25_hits = self._backend_keyword(qtok, rows) if qvec is not None else None  # Milvus's own BM25
         if bm25_hits is None:
             bm25 = self.index.keyword.scores(qtok, rows)
