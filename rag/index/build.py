@@ -96,10 +96,7 @@ class Update:
             return self.catalogue
         full = Corpus(reports=list(self.catalogue.reports), listed=self.catalogue.listed)
         full.problems = self.catalogue.problems
-        light = [r.id for r in full.reports if not r.paragraphs]
-        loaded = {r.id: r for r in read_records(self.records, light)}
-        full.reports = [loaded.get(r.id, r) for r in full.reports]
-        return full
+        return with_paragraphs(full, self.records)
 
 
 def current_catalogue(settings: Settings) -> Corpus:
@@ -113,11 +110,16 @@ def current_catalogue(settings: Settings) -> Corpus:
 
 def current_corpus(settings: Settings) -> Corpus:
     """The whole corpus of record, every report with its paragraphs (read from the reports of record)."""
-    catalogue = current_catalogue(settings)
-    light = [r.id for r in catalogue.reports if not r.paragraphs]
-    loaded = {r.id: r for r in read_records(records_dir(settings), light)}
-    catalogue.reports = [loaded.get(r.id, r) for r in catalogue.reports]
-    return catalogue
+    return with_paragraphs(current_catalogue(settings), records_dir(settings))
+
+
+def with_paragraphs(corpus: Corpus, records: Path) -> Corpus:
+    """`corpus` with each report that lacks its paragraphs (a catalogue entry) replaced by its full report of
+    record from `records`; changes and returns `corpus`."""
+    light = [r.id for r in corpus.reports if not r.paragraphs]
+    loaded = {r.id: r for r in read_records(records, light)}
+    corpus.reports = [loaded.get(r.id, r) for r in corpus.reports]
+    return corpus
 
 
 def records_dir(settings: Settings) -> Path:
