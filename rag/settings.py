@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         description="OpenMP threads FAISS uses for one search (0: FAISS's default, all cores); one measured "
         "fastest for single questions on 2 cores (see README, Scale).",
     )
+    index_max_segments: int = Field(
+        32,
+        ge=0,
+        description="When an ingest would leave the index with more segments than this, the reports of the small "
+        "or mostly masked segments are rewritten into its new segment (compaction; vectors from the embedding "
+        "cache); 0: only on `govqa index --compact`.",
+    )
     top_k: int = Field(5, description="Paragraphs retrieved per region/year group.")
     answer_top_k: int = Field(
         8,
