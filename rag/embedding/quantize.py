@@ -1,20 +1,22 @@
-"""The int8 copy of the prepared e5 ONNX export: made once by onnxruntime's dynamic quantization, never downloaded.
+"""The int8 copy of the prepared e5 ONNX export: made once from it by onnxruntime's quantizer, never downloaded.
 
-``folder/onnx/model_qint8.onnx`` is ``folder/onnx/model.onnx`` (rag.embedding.onnx_query) with int8 weights:
-- every MatMul but the feed-forward output ones, and the word-embedding Gather: onnxruntime's dynamic quantization
-  (``quantize_dynamic``, int8 weights with one scale per output channel, activations quantized per tensor at run
-  time: the fast integer kernels);
-- the 12 feed-forward output MatMuls (1536 → 384, whose GELU inputs have the widest range): 8-bit weight-only
-  blocks of 32 (``MatMulNBits``, accuracy level 4: activations quantized per block of 32, not per tensor).
-Why mixed, measured on 160 sample paragraphs (cosine to the fp32 vectors, mean / min) and on the eval: dynamic
-quantization of every MatMul (per channel) gives 0.9968 / 0.9948, 1.3-2x the fp32 passages/s, but its per-tensor
-activation scale depends on the whole batch and moved rankings: hit@5 on the frozen set fell 2.5 points, hit@1
-6 points. Mixed: 0.9992 / 0.9987 at ~0.8 of that speed. All MatMuls weight-only 8-bit: 0.99991 at ~0.6 of it.
-onnxruntime's transformer graph optimizer (attention / LayerNorm / GELU fusion, model_type "bert") before
-quantizing measured slower here (2 cores, AVX-512 VNNI), so it is not used (bench/embed_bench.py --try-optimizer).
+``folder/onnx/model_qint8.onnx`` is ``folder/onnx/model.onnx`` (rag.embedding.onnx_query) edited, then quantized:
+1. the attention softmax NaN guards and repeated mask builds removed (exact; rag.embedding.outliers);
+2. the few outlier input channels of each weight MatMul moved to an fp32 side path (exact in fp32), found from
+   the largest activations over CALIBRATION_PASSAGES real sample paragraphs (rag.embedding.outliers);
+3. onnxruntime's dynamic quantization (``quantize_dynamic``): int8 weights with one scale per output channel for
+   every other MatMul and the word-embedding Gather, activations quantized per tensor at run time (the fast
+   integer kernels).
+Why, measured on 160 sample paragraphs (cosine to the fp32 vectors, mean / min; passages/s on 2 cores with
+AVX-512 VNNI, see bench/embed_bench.py): plain dynamic int8 0.9968 / 0.9948 moved rankings (frozen hit@5 −2.5
+points) because a handful of channels 5-20× larger than the rest set each activation's per-tensor scale; the
+previous recipe (QUANT_VERSION 2) kept the 12 feed-forward output MatMuls as 8-bit weight-only blocks
+(``MatMulNBits``): 0.9992 / 0.9987 but those 12 took 37% of the run time; SmoothQuant-style scaling of those
+MatMuls (alpha 0.5-1.0) instead reached 0.9987 at best. This recipe: 0.9995 / 0.9993 at ~0.9-0.95 of plain
+dynamic int8's speed (the guards gone too): 47-51 passages/s against v2's 39 (README, Embeddings).
 
-The file sits next to the fp32 export with a marker recording the fp32 export's own marker, the quantizer's
-settings and QUANT_VERSION: a rebuilt export or a changed recipe makes a new file; anything else reuses it.
+The file sits next to the fp32 export with a marker recording the fp32 export's own marker, the recipe and
+QUANT_VERSION: a rebuilt export or a changed recipe makes a new file; anything else reuses it.
 Built in a staging file and renamed into place, so a killed build never leaves a half-written file.
 """
 
@@ -23,21 +25,29 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rag.embedding.onnx_query import MARKER as EXPORT_MARKER
 from rag.embedding.onnx_query import ONNX_DIR, ONNX_FILE, export_onnx, no_telemetry
+from rag.embedding.outliers import MAX_OUTLIERS, OUTLIER_RATIO
 
 INT8_FILE = "model_qint8.onnx"
 INT8_MARKER = "govqa-qint8.json"
-QUANT_VERSION = 2
-RECIPE = {
+QUANT_VERSION = 3
+CALIBRATION_PASSAGES, CALIBRATION_SEED = 64, 2026
+RECIPE: dict[str, Any] = {
+    "graph": "softmax NaN guards dropped, one attention mask",
+    "outliers": {
+        "ratio_to_p99": OUTLIER_RATIO,
+        "max_per_matmul": MAX_OUTLIERS,
+        "calibration": f"{CALIBRATION_PASSAGES} sample paragraphs, seed {CALIBRATION_SEED}",
+    },
     "dynamic": {"weight_type": "QInt8", "per_channel": True, "ops": ["MatMul", "Gather"]},
-    "weight_only": {"nodes": "feed-forward output MatMuls", "bits": 8, "block_size": 32, "accuracy_level": 4},
 }
-FFN_OUTPUT = "/output/dense/MatMul"  # /model/encoder/layer.N/output/dense/MatMul (not attention/output/dense)
 
 
 def _int8_marker(folder: Path, size: int) -> dict:
@@ -67,7 +77,7 @@ def _remove_stale_staging(onnx_dir: Path, older_than: float = 3600.0) -> None:
 
 
 def quantize_int8(folder: Path) -> Path:
-    """folder/onnx/model_qint8.onnx, exported (fp32) and quantized first if needed (~20 s, once)."""
+    """folder/onnx/model_qint8.onnx, exported (fp32) and quantized first if needed (~30-60 s, once)."""
     folder = Path(folder)
     export_onnx(folder)
     onnx_dir = folder / ONNX_DIR
@@ -80,7 +90,7 @@ def quantize_int8(folder: Path) -> Path:
     fd, staging = tempfile.mkstemp(prefix=f".{INT8_FILE}.", suffix=".building", dir=onnx_dir)
     os.close(fd)
     try:
-        _quantize(onnx_dir / ONNX_FILE, Path(staging))
+        _quantize(folder, Path(staging))
         os.chmod(staging, 0o666 & ~_umask())
         marker = _int8_marker(folder, Path(staging).stat().st_size)
         if not is_quantized(folder):  # another process may have finished first: keep its file
@@ -93,57 +103,72 @@ def quantize_int8(folder: Path) -> Path:
     return target
 
 
-def _quantize(source: Path, target: Path) -> None:
-    """RECIPE, with onnxruntime's quantizers kept quiet: importing the MatMulNBits one configures the root logger
-    at INFO (a line per graph node); the root logger's level and handlers are put back afterwards."""
+def _quantize(folder: Path, target: Path) -> None:
+    """RECIPE, with onnxruntime's quantizer kept quiet (its modules log a line per node at INFO); the root
+    logger's level and handlers are put back afterwards."""
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
         root.setLevel(logging.WARNING)
-        _quantize_quietly(source, target)
+        _quantize_quietly(folder, target)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
 
 
-def _quantize_quietly(source: Path, target: Path) -> None:
-    """Dynamic int8 for all MatMuls and Gathers but the feed-forward outputs, weight-only 8-bit for those."""
+def _quantize_quietly(folder: Path, target: Path) -> None:
+    """The graph edits of rag.embedding.outliers, then dynamic int8 for all MatMuls and Gathers off the side paths."""
     import onnx
+    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    logging.getLogger().setLevel(logging.WARNING)  # the import above set it to INFO
-    for name in ("onnxruntime.quantization", "onnxruntime.quantization.matmul_nbits_quantizer"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from rag.embedding import outliers
+    from rag.embedding.onnx_query import load_tokenizer, sorted_batches
 
-    graph = onnx.load(str(source), load_external_data=False).graph
-    ffn_out = [n.name for n in graph.node if n.op_type == "MatMul" and _is_ffn_output(n.name)]
-    if len(ffn_out) != 12:
-        raise RuntimeError(f"expected the 12 feed-forward output MatMuls of e5-small, found {len(ffn_out)}")
-    dynamic = RECIPE["dynamic"]
+    logging.getLogger().setLevel(logging.WARNING)  # in case the import above set it to INFO
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
+
+    model = onnx.load(str(folder / ONNX_DIR / ONNX_FILE))
+    if outliers.drop_nan_guards(model) != 12:
+        raise RuntimeError("expected the 12 attention softmax NaN guards of the e5-small export")
+    tokenizer, pad_id = load_tokenizer(folder)
+    batches = [(ids, mask) for _, ids, mask in sorted_batches(tokenizer, pad_id, calibration_passages(), 16)]
+
+    def session(model_bytes: bytes):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 2
+        return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+
+    split = outliers.split_outliers(model, outliers.channel_maxima(model, batches, session))
+    if not split:
+        raise RuntimeError("no outlier channels found in the e5-small export: calibration went wrong")
     quantize_dynamic(
-        str(source),
+        model,
         str(target),
         weight_type=QuantType.QInt8,
-        per_channel=dynamic["per_channel"],
-        op_types_to_quantize=dynamic["ops"],
-        nodes_to_exclude=ffn_out,
+        per_channel=RECIPE["dynamic"]["per_channel"],
+        op_types_to_quantize=RECIPE["dynamic"]["ops"],
+        nodes_to_exclude=outliers.side_nodes(model),
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the side paths' outputs have no inferred type
     )
-    weight_only = RECIPE["weight_only"]
-    quantizer = MatMulNBitsQuantizer(
-        onnx.load(str(target)),
-        bits=weight_only["bits"],
-        block_size=weight_only["block_size"],
-        is_symmetric=True,
-        accuracy_level=weight_only["accuracy_level"],
-        nodes_to_include=ffn_out,
-    )
-    quantizer.process()
-    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
 
 
-def _is_ffn_output(name: str) -> bool:
-    return name.endswith(FFN_OUTPUT) and "/attention/" not in name
+def calibration_passages() -> list[str]:
+    """CALIBRATION_PASSAGES paragraphs (30-400 characters) of the sample reports, drawn with a fixed seed, with
+    e5's passage prefix: what the outlier channels are found on."""
+    from rag.embedding.e5convert import PROMPTS
+    from rag.settings import default_reports_dir
+
+    lines = [
+        line.strip()
+        for path in sorted(default_reports_dir().glob("*.txt"))
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if 30 <= len(line.strip()) <= 400
+    ]
+    if len(lines) < CALIBRATION_PASSAGES:
+        raise RuntimeError(f"the sample reports ({default_reports_dir()}) hold too few paragraphs to calibrate on")
+    chosen = random.Random(CALIBRATION_SEED).sample(lines, CALIBRATION_PASSAGES)
+    return [PROMPTS["document"] + line for line in chosen]
 
 
 def _umask() -> int:

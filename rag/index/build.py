@@ -236,6 +236,7 @@ def update(
     time_limit_setting: str = "",
     reports: Iterable[Report] = (),
     use_cache: bool = True,
+    compact: bool = False,
 ) -> Update:
     """Ingest `paths` into the corpus, drop the `remove` report ids, save, and write a new index generation.
 
@@ -253,6 +254,9 @@ def update(
 
     `reports`: reports already read (not from files) to ingest like the files' reports. `use_cache`: False
     embeds without the embedding cache (for an embedder that computes nothing, as bench/scale_bench.py's).
+
+    `compact`: also merge the index's small segments into the new one (GOVQA_INDEX_MAX_SEGMENTS does it when
+    there are too many); answers do not change.
 
     `time_limit`: seconds (from the call) after which embedding stops with a LimitError naming
     `time_limit_setting` (the UI passes GOVQA_MAX_UPLOAD_SECONDS); nothing is changed but the embedding
@@ -300,6 +304,8 @@ def update(
                 hashes=_record_hashes(records),
                 full_reports=lambda ids: read_records(records, ids),
                 vectors=milvus_sink(settings, embedder),
+                compact=compact,
+                max_segments=settings.index_max_segments,
             )
             if cache is not None:  # passages and their sentences alike
                 embedded, reused = cache.misses, cache.hits

@@ -207,3 +207,21 @@ def chunk_arrays(reports: list[Report], chunks: list[Chunk]) -> dict[str, np.nda
 
 def segment_corpus(reports: list[Report]) -> Corpus:
     return Corpus(reports=list(reports))
+
+
+COMPACT_BELOW = 20_000  # live chunks under which a compaction merges a segment (FP16_FROM: one merged stays flat)
+
+
+def to_compact(index_dir: Path, segments: list[dict], rewritten: set[str]) -> set[str]:
+    """The segments a compaction merges into the new segment: those with fewer than COMPACT_BELOW live chunks, or
+    with more masked rows than live ones (reports removed or replaced since). `segments` are a generation's
+    (name, live reports); reports in `rewritten` go into the new segment anyway. Empty when fewer than two
+    pieces would merge (the new segment counts as one)."""
+    chosen = set()
+    for seg in segments:
+        counts = json.loads((Path(index_dir) / seg["name"] / "manifest.json").read_text(encoding="utf-8"))
+        counts = counts["report_chunks"]
+        live = sum(counts[r] for r in seg["reports"] if r not in rewritten)
+        if live < COMPACT_BELOW or sum(counts.values()) > 2 * live:
+            chosen.add(seg["name"])
+    return chosen if len(chosen) + bool(rewritten) >= 2 else set()

@@ -32,7 +32,7 @@ from rag.index.generation import (
     generation_corpus,
     load_index,
 )
-from rag.index.segment import SEGMENT_FORMAT, chunk_arrays
+from rag.index.segment import SEGMENT_FORMAT, chunk_arrays, to_compact
 from rag.index.sentences import save_sentences, segment_sentences
 from rag.index.tokenize import tokens
 
@@ -108,6 +108,8 @@ def build_index(
     hashes: dict[str, str] | None = None,
     full_reports: Callable[[list[str]], list[Report]] | None = None,
     vectors=None,
+    compact: bool = False,
+    max_segments: int = 0,
 ) -> Path:
     """Write a new index generation for `corpus` and switch to it atomically; returns the generation path.
 
@@ -118,6 +120,8 @@ def build_index(
     `embedder` is None only for embed_model "bm25". `cache` (an EmbeddingCache) makes unchanged chunks cost
     nothing to re-embed. An interrupted build leaves the previous generation current. `vectors`: another backend
     synced with the generation's reports before the swap (rag.index.milvus_sync.MilvusSink), besides the segments.
+    `compact` (or more than `max_segments` segments, when set) also rewrites the reports of small or mostly masked
+    segments into the new segment (rag.index.segment.to_compact); their vectors come from `cache`.
     """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +132,10 @@ def build_index(
     old_hash = current.get("reports", {})
     wanted = {r.id: (hashes[r.id] if not r.paragraphs and r.id in hashes else report_hash(r)) for r in corpus.reports}
     stale = [r for r in corpus.reports if r.id not in where or old_hash.get(r.id) != wanted[r.id]]
+    if compact or 0 < max_segments <= len(current.get("segments", [])):
+        ids = {r.id for r in stale}
+        merged = to_compact(index_dir, current.get("segments", []), ids)
+        stale = [r for r in corpus.reports if r.id in ids or where.get(r.id) in merged]
     light = [r.id for r in stale if not r.paragraphs and r.id in hashes]
     if light:
         if full_reports is None:

@@ -109,9 +109,8 @@ class SegmentedVectors:
                     continue
                 local = live[rows[lo:hi] - first] if hi - lo < len(live) else None
             found.extend((int(to_pos[i]), s) for i, s in _search_local(vec, qvec, k, local, sel))
-        if len(self.parts) > 1:
-            found.sort(key=lambda x: (-x[1], x[0]))
-        return found[:k]
+        found.sort(key=lambda x: (-x[1], x[0]))  # ties by position, however many segments (so a compaction
+        return found[:k]  # that keeps the positions' order changes no ranking)
 
 
 def _search_local(vec: FaissVectors, qvec: np.ndarray, k: int, local: np.ndarray | None, live_sel):

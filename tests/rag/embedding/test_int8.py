@@ -77,7 +77,8 @@ def test_int8_vectors_are_close_to_fp32_on_real_paragraphs(embedders):
     passages = real_paragraphs(60)
     int8, fp32 = embedders["onnx-int8"], embedders["onnx"]
     cosines = (int8.embed_passages(passages) * fp32.embed_passages(passages)).sum(axis=1)
-    assert cosines.min() >= 0.99 and cosines.mean() >= 0.998, (cosines.min(), cosines.mean())
+    # measured 0.9995 mean / 0.9993 min on 160 paragraphs (the weight-only recipe before it: 0.9992 / 0.9987)
+    assert cosines.min() >= 0.999 and cosines.mean() >= 0.9992, (cosines.min(), cosines.mean())
     for question in ("济南2024年GDP增长目标是多少？", "保定去年植树造林多少亩", "比较保定和廊坊2023年的招商目标"):
         assert float(int8.embed_query(question) @ fp32.embed_query(question)) >= 0.99
 
@@ -160,3 +161,44 @@ def test_serving_on_the_default_backend_never_imports_torch(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_outlier_channels_are_the_few_far_above_the_rest():
+    from rag.embedding.outliers import MAX_OUTLIERS, outlier_channels
+
+    maxima = np.linspace(1.0, 4.0, 1536)
+    assert outlier_channels(maxima).tolist() == []
+    maxima[[7, 900]] = [63.0, 12.0]
+    assert outlier_channels(maxima).tolist() == [7, 900]
+    maxima[:10] = 100.0  # 12 outliers in all, fewer than 1% of the channels
+    assert len(outlier_channels(maxima)) == MAX_OUTLIERS
+
+
+@pytest.mark.slow
+def test_the_graph_edits_leave_the_fp32_model_unchanged_in_value(embedders):
+    """Dropping the NaN guards and moving the outlier channels to fp32 side paths changes no output (before int8)."""
+    import onnx
+    import onnxruntime as ort
+
+    from rag.embedding import outliers
+    from rag.embedding.onnx_query import sorted_batches
+    from rag.embedding.quantize import calibration_passages
+
+    encoder = embedders["onnx"]._onnx
+    model = onnx.load(str(encoder.model_file))
+    assert outliers.drop_nan_guards(model) == 12
+    calibration = [(i, m) for _, i, m in sorted_batches(encoder.tokenizer, encoder.pad_id, calibration_passages(), 16)]
+
+    def session(data):
+        return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+    split = outliers.split_outliers(model, outliers.channel_maxima(model, calibration, session))
+    assert 12 <= len(split) <= 48 and all(len(c) <= outliers.MAX_OUTLIERS for c in split.values())
+    assert {n.op_type for n in model.graph.node}.isdisjoint({"IsNaN"})
+    edited = session(model.SerializeToString())
+    texts = ["passage: " + t for t in real_paragraphs(12, seed=5)] + ["passage: 短"]  # padded batches
+    for _, ids, mask in sorted_batches(encoder.tokenizer, encoder.pad_id, texts, 5):
+        feed = {"input_ids": ids, "attention_mask": mask}
+        before = encoder.session.run(None, feed)[0][mask.astype(bool)]
+        after = edited.run(None, feed)[0][mask.astype(bool)]
+        assert np.abs(after - before).max() < 1e-3, np.abs(after - before).max()

@@ -113,3 +113,53 @@ def test_adding_and_removing_one_report(generated, assistant):
     assert reports[30].id not in {c.report_id for c in index.chunks}
     unfiltered = Assistant(index, settings, assistant.embedder).retrieve(reports[30].paragraphs[5].text[:200], k=20)
     assert all(h.report_id != reports[30].id for h in unfiltered)
+
+
+def _answers(assistant, reports) -> list:
+    """What a user sees for filtered and unfiltered questions: hits (report, paragraph, score) and answer texts."""
+    out = []
+    for r in reports[:6]:
+        question = f"{r.short}{r.year}年经济增长目标是多少?"
+        hits = assistant.search(question, region=r.region, year=r.year).hits
+        out.append([(h.report_id, h.paragraph, round(h.score, 5)) for h in hits])
+        out.append(assistant.ask(question).text)
+    for question in ("粮食总产量多少?", "如何推进老旧小区改造?"):
+        out.append([(h.report_id, h.paragraph, round(h.score, 5)) for h in assistant.retrieve(question, k=10)])
+    return out
+
+
+def test_compaction_merges_the_small_segments_and_changes_no_answer(generated, assistant):
+    settings, reports = generated
+    changed = replace(reports[3], paragraphs=list(reports[3].paragraphs))  # a masked row in the first segment
+    para = next(p for p in changed.paragraphs if p.kind != "heading")
+    changed.paragraphs[para.number - 1] = replace(para, text=para.text + "新增的测试句子含有词语琥珀湾。")
+    update(settings, reports=[changed], embedder=assistant.embedder, replace=True)
+    new = replace(reports[0], id="新增-2026", region="新增市", short="新增", year=2026, source="test/new")
+    new.paragraphs = [replace(p, report_id=new.id) for p in new.paragraphs]
+    update(settings, reports=[new], embedder=assistant.embedder)
+    assert [len(s["reports"]) for s in _segments(settings.index_dir)] == [24, 25, 1, 1]
+    before_index = load_index(settings.index_dir)
+    before = _answers(Assistant(before_index, settings, assistant.embedder), reports[2:] + [new])
+
+    result = update(settings, embedder=assistant.embedder, compact=True)
+    assert result.embedded == 0  # every vector came from the embedding cache
+    segments = _segments(settings.index_dir)
+    assert len(segments) == 1 and len(segments[0]["reports"]) == 51
+    index = load_index(settings.index_dir)
+    assert index.corpus.reports == before_index.corpus.reports and len(index.chunks) == len(before_index.chunks)
+    after = _answers(Assistant(index, settings, assistant.embedder), reports[2:] + [new])
+    assert after == before
+    assert len(list(settings.index_dir.glob("seg-*"))) == 5  # the previous generation is kept (KEEP_PREVIOUS)
+    update(settings, embedder=assistant.embedder)  # the next generation prunes the old segments
+    assert {p.name for p in settings.index_dir.glob("seg-*")} == {segments[0]["name"]}
+
+
+def test_an_ingest_compacts_when_there_are_too_many_segments(generated, assistant):
+    settings, reports = generated
+    settings = settings.model_copy(update={"index_max_segments": 3})
+    for i in range(2):
+        new = replace(reports[i], id=f"新增{i}-2026", region=f"新增{i}市", short=f"新增{i}", year=2026, source=f"t/{i}")
+        new.paragraphs = [replace(p, report_id=new.id) for p in new.paragraphs]
+        update(settings, reports=[new], embedder=assistant.embedder)
+    # 2 + 1 segments, then a fourth would exceed 3: everything small went into the new one
+    assert [len(s["reports"]) for s in _segments(settings.index_dir)] == [52]
