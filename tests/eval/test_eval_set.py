@@ -208,3 +208,20 @@ def test_loader_keeps_notes_and_defaults(tmp_path):
     assert loaded.refuse is False and loaded.answer == "" and loaded.extra == {"_note": "mine"}
     assert loaded.evidence == [Evidence("保定市", 2023, "全市生产总值完成3880.3亿元")]
     assert loaded.source == f"{path}:1"
+
+
+EXTRA_QUESTIONS = ROOT / "eval" / "questions_extra.jsonl"
+EXTRA_REPORTS = ROOT.parent / "shared" / "corpus-extra"
+
+
+@pytest.mark.skipif(not EXTRA_REPORTS.is_dir(), reason="../shared/corpus-extra is not beside the repo")
+def test_provincial_training_quotes_are_found_in_the_ingested_reports():
+    """The training questions on four provincial reports: every quote stands in the report ingested from its CSV,
+    and every answerable item has gold paragraphs."""
+    from ingest import load_reports
+
+    extra = load_items(EXTRA_QUESTIONS)
+    corpus = load_reports([str(EXTRA_REPORTS)])
+    assert check_evidence(extra, corpus) == []
+    assert all(gold_paragraphs(i, corpus) for i in extra if not i.refuse)
+    assert not {i.question for i in extra} & {i.question for i in load_items(QUESTIONS)}
