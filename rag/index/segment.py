@@ -209,6 +209,11 @@ def segment_corpus(reports: list[Report]) -> Corpus:
     return Corpus(reports=list(reports))
 
 
+def report_chunks(folder: Path) -> dict[str, int]:
+    """A segment's chunk count of each report it holds (from its manifest)."""
+    return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["report_chunks"]
+
+
 COMPACT_BELOW = 20_000  # live chunks under which a compaction merges a segment (FP16_FROM: one merged stays flat)
 
 
@@ -219,8 +224,7 @@ def to_compact(index_dir: Path, segments: list[dict], rewritten: set[str]) -> se
     pieces would merge (the new segment counts as one)."""
     chosen = set()
     for seg in segments:
-        counts = json.loads((Path(index_dir) / seg["name"] / "manifest.json").read_text(encoding="utf-8"))
-        counts = counts["report_chunks"]
+        counts = report_chunks(Path(index_dir) / seg["name"])
         live = sum(counts[r] for r in seg["reports"] if r not in rewritten)
         if live < COMPACT_BELOW or sum(counts.values()) > 2 * live:
             chosen.add(seg["name"])

@@ -32,7 +32,7 @@ from rag.index.generation import (
     generation_corpus,
     load_index,
 )
-from rag.index.segment import SEGMENT_FORMAT, chunk_arrays, to_compact
+from rag.index.segment import SEGMENT_FORMAT, chunk_arrays, report_chunks, to_compact
 from rag.index.sentences import save_sentences, segment_sentences
 from rag.index.tokenize import tokens
 
@@ -194,7 +194,7 @@ def build_index(
 
 
 def _segment_chunks(folder: Path, report_ids: list[str]) -> int:
-    counts = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["report_chunks"]
+    counts = report_chunks(folder)
     return sum(counts[r] for r in report_ids)
 
 
