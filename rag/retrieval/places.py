@@ -14,6 +14,13 @@ from functools import lru_cache
 from ingest.gazetteer import gazetteer, short_name
 from ingest.model import Corpus
 
+# The country is a place too, one level above the provinces, though the gazetteer's table starts at the provinces:
+# its report is the State Council's (国务院政府工作报告). These are the words that name it as a whole; "中国" is left
+# out because it mostly stands inside names and slogans (中国式现代化), and a country word beside a region of the corpus
+# is a comparison or a modifier ("高于全国", "全国城市信用监测排名"), not the country asked about.
+COUNTRY = "全国"
+COUNTRY_NAMES = {"全国": COUNTRY, "我国": COUNTRY, "国务院": COUNTRY}
+
 
 @lru_cache(maxsize=1)
 def place_names() -> tuple[str, ...]:

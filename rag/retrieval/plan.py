@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ingest.model import Corpus, Report
-from rag.retrieval.places import NameTables, find_places, name_tables, report_positions
+from rag.retrieval.places import COUNTRY, COUNTRY_NAMES, NameTables, find_places, name_tables, report_positions
 from rag.retrieval.timeline import Time, question_times
 
 _MEMBERS = re.compile(r"各市|各地|各城市|哪些城市|哪些市|省内|全省各")
@@ -93,6 +93,9 @@ def _asked_regions(
         return hits
     everything = {**other, **listed_names, **province_names, **region_names}
     asked = find_places(text, everything)
+    if not asked and COUNTRY not in region_names.values() and find_places(text, COUNTRY_NAMES):
+        plan.missing.append("库中没有全国（国务院）的政府工作报告")  # asked about the country as a whole
+        return None
     for name in asked:
         if name in listed_names.values():
             plan.missing.append(f"{name}的报告仅见于合集目录，正文不在库中")

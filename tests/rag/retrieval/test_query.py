@@ -99,3 +99,17 @@ def test_places_outside_the_corpus_are_named_by_their_short_names_too():
     ]:
         plan = plan_query(question, CORPUS, places=places)
         assert plan.groups == [] and plan.missing == [f"库中没有{full}的报告"], question
+
+
+def test_the_country_is_a_place_the_corpus_lacks():
+    """全国/我国/国务院 asked about as a whole is the national report, which no region's report answers; beside a
+    region of the corpus the word is a comparison or a modifier, and "全国性" is not the country."""
+    for question in ("全国今年GDP增长目标是多少?", "我国去年经济增长了多少", "国务院今年定的赤字率是多少"):
+        plan = plan_query(question, CORPUS)
+        assert plan.groups == [] and plan.missing == ["库中没有全国（国务院）的政府工作报告"], question
+    for question, groups in [
+        ("河北去年GDP增速比全国高多少?", [["河北-2026"]]),
+        ("石家庄2023年要办哪些全国性的大型文化活动？", [["石家庄-2023"]]),
+    ]:
+        plan = plan_query(question, CORPUS)
+        assert [g.report_ids for g in plan.groups] == groups and plan.missing == [], question
