@@ -61,13 +61,21 @@ def _cell(row: dict, key: str) -> str:
     return "" if row.get(key) is None else str(row[key])
 
 
-def _catalogue_table(corpus, width: int | None = None) -> Table:
-    """The catalogue as a rich table that fits `width` (default: the terminal): columns are dropped from the end of
-    CATALOGUE_COLUMNS until the rest fit; the id column never wraps. `govqa catalogue --json` has every field."""
+CATALOGUE_SHOWN_WHOLE = 60  # `govqa ingest` prints the whole catalogue up to this many rows, else only its own reports
+
+
+def _catalogue_table(corpus, width: int | None = None, only: set[str] | None = None) -> Table:
+    """The catalogue (or the rows of the report ids `only`) as a rich table that fits `width` (default: the
+    terminal): columns are dropped from the end of CATALOGUE_COLUMNS until the rest fit; the id column never wraps.
+    `govqa catalogue --json` has every field."""
     from rich.cells import cell_len
 
     from ingest.catalogue import catalogue_rows
 
+    if only is not None:  # only these reports are read (at 10,000 reports, reading all takes seconds)
+        from ingest.model import Corpus
+
+        corpus = Corpus(reports=[r for r in corpus.reports if r.id in only], listed=[])
     rows = catalogue_rows(corpus)
     width = width or console.width
     used = 1  # the table's left border
@@ -81,7 +89,9 @@ def _catalogue_table(corpus, width: int | None = None) -> Table:
         used += cost
     dropped = [key for key, _ in CATALOGUE_COLUMNS[len(shown) :]]
     table = Table(
-        title="语料目录 catalogue",
+        title="语料目录 catalogue"
+        if only is None
+        else f"本次入库 ingested now ({len(rows)} 份报告; 全部: govqa catalogue)",
         caption=f"窄终端未显示: {', '.join(dropped)} (govqa catalogue --json 显示全部)" if dropped else None,
     )
     for key, wraps in shown:
@@ -118,7 +128,8 @@ def ingest(
     ),
     no_wait: bool = typer.Option(False, "--no-wait", help=_NO_WAIT),
 ):
-    """Ingest report files into the corpus (and the index), then print the catalogue."""
+    """Ingest report files into the corpus (and the index), then print what was added (the whole catalogue while it
+    is short: `govqa catalogue` lists it all)."""
     from rag.index.build import update
 
     try:
@@ -134,7 +145,10 @@ def ingest(
         )
     except GovQAError as e:
         _fail(e)
-    console.print(_catalogue_table(result.corpus))
+    changed = set(result.added) | set(result.replaced)
+    whole = len(result.corpus.reports) + len(result.corpus.listed) <= CATALOGUE_SHOWN_WHOLE
+    if whole or changed:
+        console.print(_catalogue_table(result.corpus, only=None if whole else changed))
     _problems(result.new)
     console.print(
         f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}"

@@ -95,3 +95,28 @@ def test_long_region_id_is_whole_at_80(data_dir):
     assert ids
     out = govqa(data_dir, "catalogue", columns=80)
     assert set(ids) <= set(id_cells(out))
+
+
+def test_ingest_into_a_large_corpus_prints_only_its_own_reports(tmp_path, monkeypatch):
+    """Past CATALOGUE_SHOWN_WHOLE rows, `govqa ingest` lists the reports it added, not the whole catalogue again."""
+    import cli
+
+    monkeypatch.setattr(cli, "CATALOGUE_SHOWN_WHOLE", 3)
+    data = tmp_path / "data"
+    first = govqa_ingest(data, REPORTS / "002_c7f7bf300aa76a8f.txt")
+    assert "语料目录" in first and "保定-2023" in first  # a short catalogue is shown whole
+    out = govqa_ingest(data, REPORTS / "004_856a73ee7808871b.txt")
+    assert "本次入库" in out and "济南-2024" in out
+    assert "保定-2023" not in out  # ingested before: not listed again
+
+
+def govqa_ingest(data_dir: Path, path: Path) -> str:
+    from typer.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(
+        cli.app, ["ingest", str(path), "--no-index"], env={"GOVQA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
