@@ -10,12 +10,14 @@ QUALITY = (
     "refusal_accuracy",
     "refusal_recall",
     "false_refusal_rate",
+    "hedged_recall",
+    "answerable_framed",
     "citation_precision",
     "citation_recall",
     "number_grounding",
 )
 LATENCY = ("latency_p50", "latency_p95")
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", *LATENCY})
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "answerable_framed", *LATENCY})
 DEFAULT_THRESHOLD = 0.02  # absolute drop allowed for each quality metric; latency is not gated by default
 
 # Per-question metrics whose changes are listed as fixed/broken questions (QuestionResult field -> label).

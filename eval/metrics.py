@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from eval.dataset import EvalItem
 from rag.answering.citations import find_marks
+from rag.answering.extractive import FRAME
 from rag.answering.numbers import extract_numbers, number_supported
 from rag.types import Answer, Citation
 
@@ -67,6 +68,11 @@ def key_accuracy(item: EvalItem, answer: Answer) -> bool:
 def refusal_correct(item: EvalItem, answer: Answer) -> bool:
     """The answer refused exactly when the item expects a refusal."""
     return answer.refused == item.refuse
+
+
+def framed(answer: Answer) -> bool:
+    """The answer quotes its evidence as "the most relevant text", not as the answer (rag.answering.extractive.FRAME)."""
+    return not answer.refused and FRAME in answer.text
 
 
 def false_refusal(item: EvalItem, answer: Answer) -> bool | None:
@@ -175,6 +181,7 @@ class QuestionResult:
     key_correct: bool | None
     refusal_correct: bool
     false_refusal: bool | None
+    framed: bool
     citation_precision: float | None
     citation_recall: float | None
     number_grounding: float | None
@@ -199,6 +206,7 @@ def evaluate(item: EvalItem, answer: Answer, gold: list[str], k: int = 5) -> Que
         key_correct=key_accuracy(item, answer) if item.answerable else None,
         refusal_correct=refusal_correct(item, answer),
         false_refusal=false_refusal(item, answer),
+        framed=framed(answer),
         citation_precision=citation_precision(item, answer, gold) if grounded else None,
         citation_recall=citation_recall(item, answer, gold) if grounded else None,
         number_grounding=number_grounding(answer) if grounded else None,
@@ -234,6 +242,10 @@ def summarize(results: list[QuestionResult]) -> dict:
         "refusal_accuracy": _mean(r.refusal_correct for r in results),
         "refusal_recall": _mean(r.refused for r in refuse_items),
         "false_refusal_rate": _mean(r.false_refusal for r in results),
+        # questions to refuse that were refused or answered only as "the most relevant text"
+        "hedged_recall": _mean(r.refused or r.framed for r in refuse_items),
+        # answerable questions answered only as "the most relevant text"
+        "answerable_framed": _mean(r.framed for r in results if not r.refuse),
         "citation_precision": _mean(r.citation_precision for r in results),
         "citation_recall": _mean(r.citation_recall for r in results),
         "number_grounding": _mean(r.number_grounding for r in results),

@@ -2,7 +2,7 @@
 
 Evidence first: every sentence of the retrieved paragraphs is scored (rag.answering.evidence features, rag.answering.scorer
 weights); a group (one region/year of the question) is answered by its best sentences while the model
-supports them, framed as "the most relevant text" when the best is weak, and left out (未提及, or a refusal
+supports them, framed as "the most relevant text" when a calibrated model says the first quote more likely does not hold the answer, and left out (未提及, or a refusal
 when no group has any) when the group's fitted answerability is below the policy's threshold or every
 sentence speaks of another time than asked.
 """
@@ -65,15 +65,13 @@ class ExtractiveAnswerer:
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
         cands, x, probs = self.score(question, retrieval)
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
-        answerable = answerability(question, retrieval, cands, x, probs, self.scorer.answerable, standouts)
-        return compose(retrieval, cands, probs, answerable, self.scorer.policy)
+        rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
+        answerable, confident = (group_probabilities(rows, m) for m in (self.scorer.answerable, self.scorer.confident))
+        return compose(retrieval, cands, probs, answerable, self.scorer.policy, confident)
 
 
-def answerability(
-    question: str, retrieval: Retrieval, cands: list[Candidate], x: np.ndarray, probs: np.ndarray, model, standouts
-) -> list[float]:
-    """P(the group's evidence answers the question), for each retrieval group."""
-    rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
+def group_probabilities(rows: np.ndarray, model) -> list[float]:
+    """A group model's probability for each retrieval group (rows: rag.answering.evidence.group_rows)."""
     return [float(p) for p in model.predict(rows)] if len(rows) else []
 
 
@@ -103,9 +101,15 @@ def select(cands: list[Candidate], probs: np.ndarray, group: int, answerable: fl
 
 
 def compose(
-    retrieval: Retrieval, cands: list[Candidate], probs: np.ndarray, answerable: list[float], policy: Policy
+    retrieval: Retrieval,
+    cands: list[Candidate],
+    probs: np.ndarray,
+    answerable: list[float],
+    policy: Policy,
+    confident: list[float] | None = None,
 ) -> tuple[str, list[Pick]]:
-    """The answer text with citation marks and the picks it quotes; "" when no group is answered."""
+    """The answer text with citation marks and the picks it quotes; "" when no group is answered. A group whose
+    `confident` probability is below policy.frame_below is framed as the most relevant text, not as the answer."""
     groups = retrieval.groups
     comparison = len(groups) > 1
     lines, used = [], []
@@ -116,9 +120,9 @@ def compose(
                 lines.append(f"- {group.label}：未提及。")
             continue
         used.extend(picks)
-        framed = picks[0].p < policy.frame_below
-        body = _quote(picks, group.time)
-        lines.append(f"- {body}" if comparison else (FRAME + body if framed else body))
+        framed = confident is not None and confident[g] < policy.frame_below
+        body = (FRAME if framed else "") + _quote(picks, group.time)
+        lines.append(f"- {body}" if comparison else body)
     if not used:
         return "", []
     return "\n".join(lines), used

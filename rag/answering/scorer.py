@@ -3,7 +3,9 @@
 The weights live in `rag/answering/models/answerability.json`, written by `govqa eval fit` (eval/fit.py) from the
 training questions only: a logistic regression over the named features of `rag.answering.evidence`, one for
 indexes with sentence vectors ("dense") and one for BM25-only indexes ("lexical"); a small character
-n-gram model for "does the question want a figure"; and a logistic regression over the group features (is this group's evidence an answer at all); the thresholds
+n-gram model for "does the question want a figure"; a logistic regression over the group features (is this group's evidence an answer at all),
+and a calibrated one over the same features (does the first quoted sentence hold the answer: below 0.5, the answer is framed as
+"the most relevant text"); the thresholds
 of the answer policy, chosen by
 leave-one-report-out cross-validation; and the word associations learned from the training answers (which
 report words answer which question words: 经济 -> 生产总值). Nothing in it is set by hand.
@@ -29,7 +31,7 @@ class Policy:
     """How scores become an answer: refuse below, frame as "most relevant text" below, how many to quote."""
 
     refuse_below: float  # a group whose answerability (P that its evidence answers) is below this gets no answer
-    frame_below: float  # below this probability of its best sentence, a group's answer is framed as "most relevant"
+    frame_below: float  # below this calibrated P(the group's first quote answers), its answer is framed "most relevant"
     keep_ratio: float  # further sentences are quoted while their probability is at least this share of the best
     max_sentences: int
     other_paragraphs: bool = True  # whether further sentences may come from other paragraphs than the best's
@@ -90,6 +92,7 @@ class Scorer:
 
     model: LinearModel
     answerable: LinearModel  # over GROUP_FEATURES: P(the group's evidence answers the question)
+    confident: LinearModel  # over GROUP_FEATURES, calibrated: P(the first sentence the policy quotes holds the answer)
     policy: Policy
     figure_ngrams: dict[str, float]
     figure_intercept: float
@@ -120,6 +123,7 @@ def load_scorer(mode: str | None = None, path: Path | None = None) -> Scorer:
         return Scorer(
             LinearModel.from_dict(m["sentence"]),
             LinearModel.from_dict(m["answerable"], GROUP_FEATURES),
+            LinearModel.from_dict(m["confident"], GROUP_FEATURES),
             Policy(**m["policy"]),
             dict(data["figure_question"]["ngrams"]),
             float(data["figure_question"]["intercept"]),

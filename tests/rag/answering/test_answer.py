@@ -370,6 +370,17 @@ def test_refusal(e5_assistant, case: Refuse):
         assert case.note in ans.text
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("question", ["济南2024年关于举办奥运会有什么安排？", "沈阳2024年的月球基地建设计划是什么？"])
+def test_an_absent_topic_is_not_passed_off_as_an_answer(e5_assistant, question):
+    """The two refusals above that fail: what is quoted instead is framed as the most relevant text, not the answer."""
+    from rag.answering.extractive import FRAME
+
+    ans = e5_assistant.ask(question)
+    assert ans.refused or ans.text.startswith(FRAME), ans.text
+
+
 def test_table_is_big_enough():
     assert len(FACTS) + len(COMPARES) + len(REFUSALS) >= 40
 

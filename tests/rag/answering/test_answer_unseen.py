@@ -45,6 +45,16 @@ def test_colloquial_gdp_target_this_year(extra):
     assert _cited(a, "北京-2026", "地区生产总值增长5%左右")
 
 
+def test_evidence_that_does_not_hold_the_answer_is_framed_as_such(extra):
+    """No house-price target is set in 河北's report: the closest text is not passed off as the answer (refused, or
+    quoted as "the most relevant text"), while the direct answer above is not framed."""
+    from rag.answering.extractive import FRAME
+
+    a = extra.ask("河北今年的房价调控目标是多少?")
+    assert a.refused or a.text.startswith(FRAME)
+    assert FRAME not in extra.ask("北京今年经济想涨多少?").text
+
+
 def test_colloquial_income_target_this_year(extra):
     a = extra.ask("宁夏今年居民收入想涨多少?")
     assert not a.refused
