@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 
 from rag.answering.checked_stream import CheckedStream
+from rag.answering.evidence import asserted_figures
+from rag.answering.numbers import number_supported
 from rag.answering.prompts import REFUSAL
 from rag.answering.verify import verify
 from rag.retrieval.retrieve import Retrieval
@@ -13,6 +15,7 @@ from rag.types import Answer, AnswerStream
 
 STREAM_DIVIDER = "\n—— 最终回答 ——\n"  # in a stream, between checked text already shown and the answer that replaced it
 FALLBACK_NOTE = "LLM 调用失败（{error}），已改用抽取式回答。"
+UNSEEN_FIGURE = "问题中给出的数字未见于所引段落，请以原文为准"
 UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可核对的引用或数字不符），已改用抽取式回答。"
 
 
@@ -44,7 +47,15 @@ def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: 
         ans.unsupported = list(checked.unsupported)
         return ans
     text = checked.text
-    extra = retrieval.plan.missing + (caveats if "未提及" in text else [])
+    # a figure the question states that no cited paragraph states: said so, without repeating it (the answer's own
+    # figures are all the cited paragraphs')
+    cited = [c.text for c in checked.citations]
+    unseen = (
+        [UNSEEN_FIGURE]
+        if any(not any(number_supported(n, t) for t in cited) for n in asserted_figures(question))
+        else []
+    )
+    extra = retrieval.plan.missing + (caveats if "未提及" in text else []) + unseen
     notes = list(dict.fromkeys(notes + extra))
     if extra:
         text += "\n" + "".join(f"注：{m}。" for m in extra)

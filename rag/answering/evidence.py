@@ -242,7 +242,7 @@ def group_features(
     """GROUP_FEATURES of one group (`x`, `probs`: the candidates' feature rows and sentence probabilities;
     `standout`: ReportSentences.standout)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
-    asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
+    asserted = asserted_figures(question)
     missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
     conflict = FEATURES.index("time_conflict")
     return np.array(
@@ -255,6 +255,11 @@ def group_features(
         ],
         dtype=np.float32,
     )
+
+
+def asserted_figures(question: str) -> list:
+    """The figures with a unit the question states (years aside): "增长了8%" in 北京去年GDP增长了8%，靠什么?"""
+    return [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
 
 
 def group_rows(

@@ -111,6 +111,17 @@ def test_comparison_answers_each_side(extra):
     assert any("北京" in ln and "5%左右" in ln for ln in lines) and any("吉林" in ln and "5%左右" in ln for ln in lines)
 
 
+def test_a_figure_the_report_does_not_state_is_flagged(extra):
+    """A question stating a wrong figure gets the report's own figure and a note that its figure is not in the cited
+    text; stating the right one, no note."""
+    from rag.answering.answer import UNSEEN_FIGURE
+
+    wrong = extra.ask("宁夏去年GDP是5969亿元吗？")
+    assert not wrong.refused and "5696亿元" in wrong.text
+    assert f"注：{UNSEEN_FIGURE}。" in wrong.text and UNSEEN_FIGURE in wrong.notes
+    assert UNSEEN_FIGURE not in extra.ask("宁夏去年GDP是5696亿元吗？").text
+
+
 def test_a_place_inside_a_longer_name_is_not_a_region(extra):
     a = extra.ask("宁波舟山港的吞吐量和广东比怎么样?")
     assert "库中没有宁波" not in a.text
