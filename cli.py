@@ -119,7 +119,9 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="Report files or folders (.txt .md .html .pdf .docx .csv)."),
     manifest: Path | None = typer.Option(None, help="Manifest TOML (default: manifest.toml beside the files)."),
     index: bool = typer.Option(True, help="Also update the search index (embeds only new paragraphs)."),
-    strict: bool = typer.Option(False, help="Exit non-zero when any file could not be ingested."),
+    strict: bool = typer.Option(
+        False, help="Exit non-zero when any file could not be ingested (without it: only when none could)."
+    ),
     replace: bool = typer.Option(
         False,
         "--replace",
@@ -147,13 +149,14 @@ def ingest(
         _fail(e)
     changed = set(result.added) | set(result.replaced)
     whole = len(result.corpus.reports) + len(result.corpus.listed) <= CATALOGUE_SHOWN_WHOLE
-    if whole or changed:
+    if changed:
         console.print(_catalogue_table(result.corpus, only=None if whole else changed))
     _problems(result.new)
     console.print(
         f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}"
     )
-    if strict and result.new is not None and result.new.problems:
+    problems = result.new is not None and any(not p.warning for p in result.new.problems)
+    if problems and (strict or not changed):  # nothing of what was given could be ingested: a script must see it
         raise typer.Exit(1)
 
 

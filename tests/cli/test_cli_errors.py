@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from cli import app
@@ -17,3 +19,21 @@ def test_no_year_fix_prints_the_manifest_lines_literally(tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(folder / "fragment.txt")], env=env)
     assert "跳过" in result.output  # the file is reported and skipped
     assert "[[report]]" in result.output and 'file = "fragment.txt"' in result.output
+
+
+def test_an_ingest_of_which_nothing_could_be_read_exits_non_zero(tmp_path):
+    """A script must see that its files were all skipped; one good file beside a bad one is a success (--strict makes
+    it an error too)."""
+    env = {"GOVQA_DATA_DIR": str(tmp_path / "var"), "GOVQA_EMBED_MODEL": "bm25", "COLUMNS": "200"}
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    missing = tmp_path / "nosuch" / "报告2024.txt"
+    for path in (empty, missing):
+        result = CliRunner().invoke(app, ["ingest", str(path)], env=env)
+        assert result.exit_code == 1, result.output
+        assert "跳过" in result.output and path.name in result.output and "added 0" in result.output
+    good = Path(__file__).resolve().parents[2] / "data" / "reports" / "002_c7f7bf300aa76a8f.txt"
+    both = CliRunner().invoke(app, ["ingest", str(good), str(empty), "--no-index"], env=env)
+    assert both.exit_code == 0 and "added 1" in both.output, both.output
+    strict = CliRunner().invoke(app, ["ingest", str(good), str(empty), "--no-index", "--strict"], env=env)
+    assert strict.exit_code == 1
