@@ -143,9 +143,10 @@ def test_length_batching_keeps_the_order_of_the_texts(embedders):
     texts[5] = "passage: 短"
     texts[11] = "passage: " + "新增城镇就业11.2万人，城镇调查失业率控制在5.5％以内。" * 30  # past 512 tokens
     one_by_one = np.stack([encoder.encode([t])[0] for t in texts])
-    for batch_size in (1, 4, 32):
+    for batch_size, batch_tokens in ((1, None), (4, None), (32, None), (32, 64), (32, 512)):
+        encoder.batch_tokens = batch_tokens
         cosines = (encoder.encode_sorted(texts, batch_size) * one_by_one).sum(axis=1)
-        assert cosines.min() > 0.9999, (batch_size, cosines)
+        assert cosines.min() > 0.9999, (batch_size, batch_tokens, cosines)
 
 
 @pytest.mark.slow
