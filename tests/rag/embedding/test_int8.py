@@ -99,7 +99,12 @@ def test_questions_and_passages_go_through_the_int8_file_by_default(embedders, t
         question = default.embed_query("济南2024年GDP增长目标是多少？")
     finally:
         session.run = run
-    assert len(calls) == 2 and default._model is None  # sentence-transformers never loaded
+    from rag.embedding.onnx_query import sorted_batches
+
+    encoder = default._onnx
+    texts = [default.passage_prefix + p for p in passages]
+    runs = len(list(sorted_batches(encoder.tokenizer, encoder.pad_id, texts, default.batch_size, encoder.batch_tokens)))
+    assert len(calls) == runs + 1 and default._model is None  # sentence-transformers never loaded
     fp32 = embedders["onnx"]
     assert 0.99 < float(question @ fp32.embed_query("济南2024年GDP增长目标是多少？")) < 0.99999  # int8, not fp32
     assert (vectors * fp32.embed_passages(passages)).sum(axis=1).max() < 0.99999
