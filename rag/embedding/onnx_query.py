@@ -19,6 +19,8 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +221,7 @@ class OnnxQueryEncoder:
         self.session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
         self.dim = int(pooling["embedding_dimension"])
         self.batch_tokens: int | None = BATCH_TOKENS
+        self.threads = max(1, threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text (texts already carry their prefix)."""
@@ -230,10 +233,25 @@ class OnnxQueryEncoder:
     def encode_sorted(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Like encode, for many texts: batches of texts of similar token count, each padded only to its own
         longest, so short passages do not pay for long ones, and of at most self.batch_tokens padded tokens
-        (BATCH_TOKENS; None: batch_size texts whatever their length); rows come back in the order of `texts`."""
+        (BATCH_TOKENS; None: batch_size texts whatever their length), `threads` batches at a time; rows come back
+        in the order of `texts`."""
         out = np.zeros((len(texts), self.dim), np.float32)
-        for rows, batch, mask in sorted_batches(self.tokenizer, self.pad_id, texts, batch_size, self.batch_tokens):
-            out[rows] = self._run(batch, mask)
+        batches = sorted_batches(self.tokenizer, self.pad_id, texts, batch_size, self.batch_tokens)
+        if self.threads < 2:
+            for rows, batch, mask in batches:
+                out[rows] = self._run(batch, mask)
+            return out
+        # `threads` batches in flight on the one session (its runs are thread-safe and release the GIL): small
+        # runs keep both cores busy better than one run split across them; at most threads + 1 batches held
+        pending: deque = deque()
+        with ThreadPoolExecutor(self.threads) as pool:
+            for rows, batch, mask in batches:
+                pending.append((rows, pool.submit(self._run, batch, mask)))
+                if len(pending) > self.threads:
+                    done_rows, future = pending.popleft()
+                    out[done_rows] = future.result()
+            for done_rows, future in pending:
+                out[done_rows] = future.result()
         return out
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
