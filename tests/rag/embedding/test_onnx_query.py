@@ -148,3 +148,28 @@ def test_a_damaged_export_is_a_config_error_naming_the_fix(folder, tmp_path):
         Settings(data_dir=tmp_path, model_cache=cache, embed_backend="torch", query_encoder="torch")
     )
     assert torch_queries.embed_query("保定的GDP").shape == (384,)
+
+
+def test_length_batches_hold_at_most_batch_size_texts_and_max_tokens_padded_tokens():
+    """sorted_batches on the real tokenizer of the prepared folder (no model run): every text once, ascending
+    length, a batch never over batch_size texts nor over max_tokens padded tokens unless it holds one text."""
+    from rag.embedding.onnx_query import load_tokenizer, sorted_batches
+
+    folder = Settings().model_cache / E5_FOLDER
+    if not (folder / "tokenizer.json").exists():
+        pytest.skip("the e5 folder is not prepared (govqa prepare-model)")
+    tokenizer, pad_id = load_tokenizer(folder)
+    texts = [f"passage: 第{i}段。" + "全市生产总值增长5.5%，" * (i % 17) for i in range(70)] + TEXTS
+    lengths = [len(e.ids) - e.ids.count(pad_id) for e in tokenizer.encode_batch(texts)]
+    for batch_size, max_tokens in ((32, None), (32, 256), (4, 10_000), (32, 60)):
+        seen, last = [], 0
+        for rows, ids, mask in sorted_batches(tokenizer, pad_id, texts, batch_size, max_tokens):
+            assert 1 <= len(rows) <= batch_size
+            assert ids.shape == mask.shape == (len(rows), max(lengths[i] for i in rows))
+            assert len(rows) == 1 or max_tokens is None or ids.size <= max_tokens
+            assert mask.sum() == sum(lengths[i] for i in rows) and min(lengths[i] for i in rows) >= last
+            last = max(lengths[i] for i in rows)
+            seen += rows
+        assert sorted(seen) == list(range(len(texts)))
+    widths = [ids.size for _, ids, _ in sorted_batches(tokenizer, pad_id, texts, 32, 256)]
+    assert max(widths) <= 512 and len(widths) > len(texts) // 32 + 1  # the cap split batches; one long text alone
