@@ -1,10 +1,10 @@
 """The default answerer, no LLM: quotes the retrieved sentences that the answerability model scores highest.
 
-Evidence first: every sentence of the retrieved paragraphs is scored (rag.answering.evidence features, rag.answering.scorer
-weights); a group (one region/year of the question) is answered by its best sentences while the model
-supports them, framed as "the most relevant text" when a calibrated model says the first quote more likely does not hold the answer, and left out (未提及, or a refusal
-when no group has any) when the group's fitted answerability is below the policy's threshold or every
-sentence speaks of another time than asked.
+Evidence first: every sentence of the retrieved paragraphs is scored (rag.answering.evidence features,
+rag.answering.scorer weights); a group (one region/year of the question) is answered by its best sentences while
+the model supports them, framed as "the most relevant text" when a calibrated model says the first quote more
+likely does not hold the answer than does, and left out (未提及, or a refusal when no group has any) when the
+group's fitted answerability is below the policy's threshold or every sentence speaks of another time than asked.
 """
 
 from __future__ import annotations
