@@ -126,7 +126,11 @@ def _resolve_years(plan: QueryPlan, text: str, year: int | None, asked: list[str
     years = [year] if year else [int(y) for y in dict.fromkeys(_YEAR.findall(text))]
     target, outcome = bool(_TARGET.search(text)), bool(_OUTCOME.search(text))
     asked_time: dict[int, Time] = {y: Time(y, y) for y in years}
-    if not year:
+    if year:  # the report year: a time the question states itself (过去五年, 去年) is read against it
+        own = question_times(text, year)
+        if len(own) == 1:
+            asked_time[year] = own[0]
+    else:
         forced = _resolve_times(text, years, asked_time, asked, reports)
         if forced:
             target, outcome = forced == "target", forced == "outcome"
@@ -203,8 +207,9 @@ def _add_groups(plan: QueryPlan, region_sets: list[tuple[str | None, list[Report
                 role = plan.role
             elif report_year is None:  # a horizon year ("到2030年"): a goal the reports set
                 role = "target"
-            else:
-                role = _role(plan.role, want_year, report_year)
+            else:  # with a report year given, the time the question states (去年, 过去五年) says review or plan
+                asked_end = years.times[want_year].end if plan.role == "report" else want_year
+                role = _role(plan.role, asked_end, report_year)
             plan.groups.append(
                 Group(
                     label,

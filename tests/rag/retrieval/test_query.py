@@ -113,3 +113,15 @@ def test_the_country_is_a_place_the_corpus_lacks():
     ]:
         plan = plan_query(question, CORPUS)
         assert [g.report_ids for g in plan.groups] == groups and plan.missing == [], question
+
+
+def test_a_report_year_given_keeps_the_time_the_question_states():
+    """--year is the report year: 过去五年/去年 in the question are read against it (review, not that year's plan)."""
+    plan = plan_query("石家庄过去五年经济总量有什么变化", CORPUS, year=2023)
+    [group] = plan.groups
+    assert group.report_ids == ["石家庄-2023"] and (group.time.start, group.time.end) == (2018, 2022)
+    assert group.role == "outcome"
+    [group] = plan_query("石家庄去年完成了多少投资", CORPUS, year=2025).groups
+    assert (group.time.start, group.role) == (2024, "outcome")
+    [group] = plan_query("石家庄的重点工作", CORPUS, year=2023).groups  # no time stated: the report's own year
+    assert (group.time.start, group.role) == (2023, "target")
