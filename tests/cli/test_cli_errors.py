@@ -21,9 +21,12 @@ def test_no_year_fix_prints_the_manifest_lines_literally(tmp_path):
     assert "[[report]]" in result.output and 'file = "fragment.txt"' in result.output
 
 
-def test_an_ingest_of_which_nothing_could_be_read_exits_non_zero(tmp_path):
+def test_an_ingest_of_which_nothing_could_be_read_exits_non_zero(tmp_path, monkeypatch):
     """A script must see that its files were all skipped; one good file beside a bad one is a success (--strict makes
     it an error too)."""
+    import cli
+
+    monkeypatch.setattr(cli.console, "width", 200)  # the console was sized at import: a long path is not folded
     env = {"GOVQA_DATA_DIR": str(tmp_path / "var"), "GOVQA_EMBED_MODEL": "bm25", "COLUMNS": "200"}
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
