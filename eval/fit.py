@@ -194,9 +194,10 @@ def fit_sentence_model(xs: list[np.ndarray], ys: list[np.ndarray], mode: str) ->
 
 @dataclass
 class Scored:
-    """A sample's sentence probabilities, its groups' answerability and (once fit) their confidence."""
+    """A sample's sentence probabilities, its groups' feature rows and answerability, and (once fit) confidence."""
 
     probs: np.ndarray
+    rows: np.ndarray  # GROUP_FEATURES, one row per retrieval group
     answerable: list[float]
     confident: list[float] | None = None
 
@@ -278,27 +279,26 @@ def score_samples(
     for s, x in zip(samples, xs):
         p = model.predict(x)
         rows = group_rows(s, x, p)
-        sc = Scored(p, [float(a) for a in answerable.predict(rows)] if len(rows) else [])
+        sc = Scored(p, rows, [float(a) for a in answerable.predict(rows)] if len(rows) else [])
         if confident is not None:
             sc.confident = [float(a) for a in confident.predict(rows)] if len(rows) else []
         out.append(sc)
     return out
 
 
-def fit_confident(samples: list[Sample], xs: list[np.ndarray], scores: list[Scored], policy: Policy) -> LinearModel:
+def fit_confident(samples: list[Sample], scores: list[Scored], policy: Policy) -> LinearModel:
     """Calibrated group-level logistic regression (no class weights): does the first sentence the policy quotes for
     this group hold a key of the item (0 for every group of a question to refuse). Groups the policy leaves
     unanswered are not rows: nothing of them is quoted."""
     from sklearn.linear_model import LogisticRegression
 
     rows, labels = [], []
-    for s, x, sc in zip(samples, xs, scores):
-        features = group_rows(s, x, sc.probs)
-        for g in range(len(features)):
+    for s, sc in zip(samples, scores):
+        for g in range(len(sc.rows)):
             picks = select(s.cands, sc.probs, g, sc.answerable[g], policy)
             if picks:
                 first = next(i for i, c in enumerate(s.cands) if c is picks[0].candidate)
-                rows.append(features[g])
+                rows.append(sc.rows[g])
                 labels.append(0 if s.item.refuse else int(s.y[first]))
     x = np.stack(rows)
     mean, scale = x.mean(0), x.std(0)
@@ -314,7 +314,7 @@ def fit_mode(samples: list[Sample], mode: str, grams, intercept, associations):
     answerable = fit_answerable(samples, xs, model)
     scores = score_samples(samples, xs, model, answerable)
     policy = choose_policy(samples, scores)
-    return model, answerable, policy, fit_confident(samples, xs, scores, policy)
+    return model, answerable, policy, fit_confident(samples, scores, policy)
 
 
 def cross_validate(samples: list[Sample], mode: str) -> tuple[dict, list]:

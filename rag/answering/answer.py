@@ -6,8 +6,7 @@ import time
 from collections.abc import Iterator
 
 from rag.answering.checked_stream import CheckedStream
-from rag.answering.evidence import asserted_figures
-from rag.answering.numbers import number_supported
+from rag.answering.evidence import states_unseen_figure
 from rag.answering.prompts import REFUSAL
 from rag.answering.verify import verify
 from rag.retrieval.retrieve import Retrieval
@@ -49,12 +48,7 @@ def finish(question: str, raw: str, retrieval: Retrieval, answerer: str, notes: 
     text = checked.text
     # a figure the question states that no cited paragraph states: said so, without repeating it (the answer's own
     # figures are all the cited paragraphs')
-    cited = [c.text for c in checked.citations]
-    unseen = (
-        [UNSEEN_FIGURE]
-        if any(not any(number_supported(n, t) for t in cited) for n in asserted_figures(question))
-        else []
-    )
+    unseen = [UNSEEN_FIGURE] if states_unseen_figure(question, [c.text for c in checked.citations]) else []
     extra = retrieval.plan.missing + (caveats if "未提及" in text else []) + unseen
     notes = list(dict.fromkeys(notes + extra))
     if extra:

@@ -242,8 +242,7 @@ def group_features(
     """GROUP_FEATURES of one group (`x`, `probs`: the candidates' feature rows and sentence probabilities;
     `standout`: ReportSentences.standout)."""
     mine = [i for i, c in enumerate(cands) if c.group == group]
-    asserted = asserted_figures(question)
-    missing = any(not any(number_supported(n, h.text) for h in hits) for n in asserted)
+    missing = states_unseen_figure(question, [h.text for h in hits])
     conflict = FEATURES.index("time_conflict")
     return np.array(
         [
@@ -257,9 +256,11 @@ def group_features(
     )
 
 
-def asserted_figures(question: str) -> list:
-    """The figures with a unit the question states (years aside): "增长了8%" in 北京去年GDP增长了8%，靠什么?"""
-    return [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
+def states_unseen_figure(question: str, texts: list[str]) -> bool:
+    """Whether the question states a figure with a unit (years aside) that none of `texts` states: "增长了8%" in
+    北京去年GDP增长了8%，靠什么? against paragraphs saying 增长5.4%."""
+    asserted = [n for n in extract_numbers(_YEARS_IN_TEXT.sub(" ", question)) if n.unit]
+    return any(not any(number_supported(n, t) for t in texts) for n in asserted)
 
 
 def group_rows(
