@@ -36,11 +36,13 @@ class FileResult:
 
 
 def display_path(path: Path) -> str:
-    """The path as shown in sources and messages: relative to the working directory where possible."""
+    """The path as shown in sources and messages: relative to the working directory when it is inside it, else
+    absolute (never ../../tmp/x.txt)."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return os.path.relpath(path)
+        return absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return str(path)
+        return absolute.as_posix()
 
 
 def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limits | None = None) -> FileResult:

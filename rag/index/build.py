@@ -17,7 +17,7 @@ from ingest.limits import MB, Limits
 from ingest.model import Corpus, FileProblem, Report
 from ingest.store import load_corpus, save_corpus
 from rag.index.lock import writer_lock
-from rag.index.store import LoadedIndex, build_index, remove_dead_partials, report_hash
+from rag.index.store import LoadedIndex, build_index, current_generation, remove_dead_partials, report_hash
 from rag.settings import Settings
 
 BM25_ONLY = "bm25"
@@ -35,13 +35,18 @@ def open_embedder(settings: Settings):
 
 def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
     """Refuse to query an index with another embedding model than the one it was built with."""
-    built = index.manifest.get("embed_model")
+    check_manifest(index.manifest, index.path, settings, embedder)
+
+
+def check_manifest(manifest: dict, path: Path, settings: Settings, embedder=None) -> None:
+    """check_model on a generation's manifest (IndexError_ naming both models and the fix)."""
+    built = manifest.get("embed_model")
     same_name = built == settings.embed_model
-    same_weights = embedder is None or index.manifest.get("embed_identity") == getattr(embedder, "identity", BM25_ONLY)
+    same_weights = embedder is None or manifest.get("embed_identity") == getattr(embedder, "identity", BM25_ONLY)
     if not (same_name and same_weights):
         raise IndexError_(
             f"the index was built with embedding model {built!r} "
-            f"({index.manifest.get('embed_identity')}), but GOVQA_EMBED_MODEL is {settings.embed_model!r}"
+            f"({manifest.get('embed_identity')}), but GOVQA_EMBED_MODEL is {settings.embed_model!r}"
             + ("" if same_weights else f" ({getattr(embedder, 'identity', '?')})"),
             fix=f"rebuild the index with this model (govqa index), or set GOVQA_EMBED_MODEL={built}"
             if not same_name
@@ -49,7 +54,7 @@ def check_model(index: LoadedIndex, settings: Settings, embedder=None) -> None:
             "switching back costs nothing), or set back what it was built with: GOVQA_EMBED_BACKEND "
             "(onnx-int8, onnx, or torch: every index built before that setting existed), GOVQA_EMBED_BASE_URL, "
             "GOVQA_PASSAGE_PREFIX",
-            path=str(index.path),
+            path=str(path),
         )
 
 
@@ -196,17 +201,11 @@ def refuse_replacements(old: Corpus, new: Corpus) -> tuple[Corpus, list[FileProb
     return Corpus(reports=kept, listed=listed, problems=new.problems + refused), refused
 
 
-def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tuple[Corpus, list[str], list[str]]:
-    """`old` with the reports of `new` added; a report from a file ingested again replaces its old version.
-
-    `refused`: the problems of reports refused by refuse_replacements (their files' old reports are kept).
-    """
-    refused = list(refused)
-    sources = (
-        {r.source for r in new.reports}
-        | {x.source for x in new.listed}
-        | {p.path for p in new.problems if not p.warning and p not in refused}
-    )
+def merge(old: Corpus, new: Corpus) -> tuple[Corpus, list[str], list[str]]:
+    """`old` with the reports of `new` added; a report from a file ingested again replaces its old version. A file
+    that gave no report this time (its problems are in `new`; refuse_replacements' too) keeps its old reports."""
+    # Only a file that gave reports (or TOC entries) replaces its old version: one that failed now keeps it.
+    sources = {r.source for r in new.reports} | {x.source for x in new.listed}
     ids = {r.id for r in new.reports}
     kept = [r for r in old.reports if r.source not in sources and r.id not in ids]
     kept_ids = {id(r) for r in kept}  # identity: comparing reports field by field is O(n²) at 10,000 reports
@@ -219,6 +218,16 @@ def merge(old: Corpus, new: Corpus, refused: Iterable[FileProblem] = ()) -> tupl
         problems=[p for p in old.problems if p.path not in cleared] + new.problems,
     )
     return merged, added, replaced
+
+
+def _current_if_same_model(settings: Settings, embedder) -> Path | None:
+    """The current index generation when it was built with the settings' model and weights, else None."""
+    try:
+        gen = current_generation(settings.index_dir)
+        check_manifest(json.loads((gen / "manifest.json").read_text(encoding="utf-8")), gen, settings, embedder)
+    except (IndexError_, OSError, ValueError):
+        return None
+    return gen
 
 
 def update(
@@ -273,10 +282,9 @@ def update(
         limits = ingest_limits(settings)
         new = load_reports(paths, manifest=manifest, progress=progress, limits=limits) if paths else Corpus()
         new.reports = new.reports + list(reports)
-        refused: list[FileProblem] = []
         if not replace:
-            new, refused = refuse_replacements(old, new)
-        corpus, added, replaced = merge(old, new, refused)
+            new, _ = refuse_replacements(old, new)
+        corpus, added, replaced = merge(old, new)
         unknown = [r for r in remove if r not in {x.id for x in corpus.reports}]
         if unknown:
             raise ConfigError(
@@ -284,9 +292,11 @@ def update(
             )
         corpus.reports = [r for r in corpus.reports if r.id not in remove]
         gen, embedded, reused = None, 0, 0
-        if index:
-            if embedder is None and settings.embed_model != BM25_ONLY:
-                embedder = open_embedder(settings)
+        if index and embedder is None and settings.embed_model != BM25_ONLY:
+            embedder = open_embedder(settings)
+        if index and (paths or reports) and not (added or replaced or remove or new.listed or compact):
+            gen = _current_if_same_model(settings, embedder)  # nothing given changed the corpus: no new generation
+        if index and gen is None:
             deadline = started + time_limit if time_limit is not None else None
             cache = None
             if embedder is not None and use_cache:

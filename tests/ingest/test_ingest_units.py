@@ -232,3 +232,15 @@ def test_gazetteer(name, level, province, short):
 def test_gazetteer_ambiguous_name_needs_its_city():
     assert gazetteer().find("朝阳区") is None
     assert gazetteer().find("北京市朝阳区").province == "北京市"
+
+
+def test_paths_outside_the_working_directory_are_shown_absolute(tmp_path, monkeypatch):
+    from ingest.loader import display_path
+
+    inside = tmp_path / "work"
+    (inside / "reports").mkdir(parents=True)
+    monkeypatch.chdir(inside)
+    assert display_path(Path("reports/a.txt")) == "reports/a.txt"
+    assert display_path(inside / "reports" / "a.txt") == "reports/a.txt"
+    assert display_path(tmp_path / "elsewhere" / "b.txt") == (tmp_path / "elsewhere" / "b.txt").as_posix()
+    assert ".." not in display_path(Path("../elsewhere/b.txt"))

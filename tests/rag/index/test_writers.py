@@ -267,3 +267,21 @@ def test_killed_build_resumes_from_the_embedding_cache(tmp_path):
     assert len(cache) == total
     fresh = embedder.embed_passages([chunks[0].embed_text])
     assert float(cache.embed([chunks[0].embed_text], embedder)[0] @ fresh[0]) > 0.999  # the cached vector is real
+
+
+def test_a_file_that_now_fails_keeps_its_old_report_and_the_index(tmp_path):
+    """Re-ingesting a file that no longer reads (its year is gone) is a problem naming it; the report it gave
+    before stays in the corpus and the index, and no new index generation is written for nothing."""
+    settings = Settings(data_dir=tmp_path / "data", embed_model="bm25")
+    path = _report(tmp_path / "in", "保定市", 2023)
+    update(settings, [path])
+    before = (settings.index_dir / CURRENT).read_text()
+    path.write_text("保定市政府工作报告\n各位代表：\n过去一年，全市地区生产总值增长3.8%。\n", encoding="utf-8")
+    result = update(settings, [path])
+    assert [p for p in result.new.problems if not p.warning], "the yearless file must be a problem"
+    assert not result.added and not result.replaced
+    assert [r.id for r in result.catalogue.reports] == ["保定-2023"]
+    assert (settings.index_dir / CURRENT).read_text() == before
+    assert result.generation is not None and result.generation.name == before.strip()
+    assert _ids(settings.data_dir) == {"保定-2023"}
+    assert len([p for p in settings.index_dir.iterdir() if p.name.startswith("gen-")]) == 1
