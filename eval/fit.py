@@ -255,11 +255,11 @@ def group_rows(sample: Sample, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return evidence_group_rows(sample.item.question, sample.retrieval.groups, sample.cands, x, probs, sample.standouts)
 
 
-def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> LinearModel:
-    """Group-level logistic regression: does this group's evidence answer (label: the item is answerable)."""
+def fit_answerable(samples: list[Sample], rows: list[np.ndarray]) -> LinearModel:
+    """Group-level logistic regression: does this group's evidence answer (label: the item is answerable).
+    `rows`: each sample's GROUP_FEATURES rows (group_rows)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [group_rows(s, x, model.predict(x)) for s, x in zip(samples, xs)]
     x = np.concatenate([r for r in rows if len(r)])
     y = np.concatenate([np.full(len(r), 0 if s.item.refuse else 1) for s, r in zip(samples, rows) if len(r)])
     mean, scale = x.mean(0), x.std(0)
@@ -268,18 +268,28 @@ def fit_answerable(samples: list[Sample], xs: list[np.ndarray], model: LinearMod
     return LinearModel(list(GROUP_FEATURES), mean, scale, lr.coef_[0], float(lr.intercept_[0]), GROUP_FEATURES)
 
 
+def sentence_scores(samples: list[Sample], xs: list[np.ndarray], model: LinearModel) -> list[Scored]:
+    """Each sample's sentence probabilities and group rows (answerability and confidence not yet filled)."""
+    out = []
+    for s, x in zip(samples, xs):
+        p = model.predict(x)
+        out.append(Scored(p, group_rows(s, x, p), []))
+    return out
+
+
 def score_samples(
     samples: list[Sample],
     xs: list[np.ndarray],
     model: LinearModel,
     answerable: LinearModel,
     confident: LinearModel | None = None,
+    scored: list[Scored] | None = None,
 ) -> list[Scored]:
+    """sentence_scores (or `scored`, already computed) with each group's answerability and confidence."""
     out = []
-    for s, x in zip(samples, xs):
-        p = model.predict(x)
-        rows = group_rows(s, x, p)
-        sc = Scored(p, rows, [float(a) for a in answerable.predict(rows)] if len(rows) else [])
+    for sc in scored if scored is not None else sentence_scores(samples, xs, model):
+        rows = sc.rows
+        sc.answerable = [float(a) for a in answerable.predict(rows)] if len(rows) else []
         if confident is not None:
             sc.confident = [float(a) for a in confident.predict(rows)] if len(rows) else []
         out.append(sc)
@@ -311,8 +321,9 @@ def fit_mode(samples: list[Sample], mode: str, grams, intercept, associations):
     """The sentence model, the group answerability model, the policy and the confidence model of one mode."""
     xs = with_fitted(samples, grams, intercept, associations)
     model = fit_sentence_model(xs, [s.y for s in samples], mode)
-    answerable = fit_answerable(samples, xs, model)
-    scores = score_samples(samples, xs, model, answerable)
+    scored = sentence_scores(samples, xs, model)
+    answerable = fit_answerable(samples, [sc.rows for sc in scored])
+    scores = score_samples(samples, xs, model, answerable, scored=scored)
     policy = choose_policy(samples, scores)
     return model, answerable, policy, fit_confident(samples, scores, policy)
 
