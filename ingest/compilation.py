@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .metadata import TITLE
+from .metadata import TITLE, title_year
 
 TOC_ENTRY = re.compile(
     r"^(?P<num>\d{1,3})[.．、]\s*(?P<title>(?P<year>\d{4})年度?(?P<region>[\u4e00-\u9fff]{2,24}?)(?:人民)?政府工作报告)"
@@ -37,7 +37,7 @@ def split_compilation(lines: list[str]) -> tuple[list[list[str]], list[TocEntry]
     starts = []
     for i, line in enumerate(lines):
         m = TITLE.match(line)
-        if m and m.group("year") and m.group("region"):
+        if m and title_year(m) and m.group("region"):
             starts.append((i, m.group("region")))
     regions = {region for _, region in starts}
     if not toc and len(regions) < 2:

@@ -10,10 +10,20 @@ from .chrome import JUMP_IN, JUMP_OUT
 from .gazetteer import Place, gazetteer, short_name
 from .headings import SALUTATION, find_heading, numbered_level
 
+# A report's title line: the year before the region (2024年衡水市政府工作报告) or after it (衡水市2024年政府工作报告,
+# 衡水市人民政府2024年政府工作报告); title_year() reads either.
 TITLE = re.compile(
-    r"^(?:#+\s*)?(?:(?P<year>\d{4})年度?)?(?P<region>(?:(?!在|会议|代表)[\u4e00-\u9fff]){0,20}?)(?:人民)?政府工作报告"
+    r"^(?:#+\s*)?(?:(?P<year>\d{4})年度?)?(?P<region>(?:(?!在|会议|代表)[\u4e00-\u9fff]){0,20}?)"
+    r"(?:(?<!^)(?:人民政府)?(?P<year_after>\d{4})年度?)?(?:人民)?政府工作报告"
     r"(?:\s*[(（](?P<note>摘要|摘登|摘编|全文)[)）])?$"
 )
+
+
+def title_year(m: re.Match) -> str | None:
+    """The year a TITLE match states, before or after the region."""
+    return m.group("year") or m.group("year_after")
+
+
 _NUM = r"[一二三四五六七八九十百零〇\d]{1,4}"
 MEETING = re.compile(
     r"(?:(?<=在)|(?<=—)|(?<=-)|(?<=\n)|^)(?P<meeting>(?P<prefix>(?:(?!在)[\u4e00-\u9fff]){0,12}?)第?"
@@ -90,10 +100,10 @@ def read_header(header: list[str], body_text: str) -> Detected:
         if m:
             # found.title was itself a TITLE line, so it matches
             prev = TITLE.match(found.title) if found.title is not None else None
-            if prev is None or (m.group("year") and not prev.group("year")):
+            if prev is None or (title_year(m) and not title_year(prev)):
                 found.title = line.lstrip("#").strip()
-            if m.group("year") and found.year is None:
-                found.year, found.provenance["year"] = int(m.group("year")), "title"
+            if title_year(m) and found.year is None:
+                found.year, found.provenance["year"] = int(title_year(m) or 0), "title"
             if m.group("region") and found.region is None:
                 found.region, found.provenance["region"] = m.group("region"), "title"
     joined = "\n".join(lines)

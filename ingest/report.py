@@ -7,7 +7,16 @@ from .errors import IngestError
 from .gazetteer import Place, gazetteer, short_name
 from .headings import SENTENCE_END
 from .manifest import ManifestEntry
-from .metadata import TITLE, Detected, date_from_body, infer_region, read_header, split_header, year_from_headings
+from .metadata import (
+    TITLE,
+    Detected,
+    date_from_body,
+    infer_region,
+    read_header,
+    split_header,
+    title_year,
+    year_from_headings,
+)
 from .model import Paragraph, Report
 from .paragraphs import Block, build_blocks
 
@@ -224,4 +233,4 @@ def _stops_mid_sentence(paragraphs: list[Paragraph]) -> bool:
 def _names_report(title: str) -> bool:
     """A title that states year and region ("2024年济南市政府工作报告"), not a bare "政府工作报告"."""
     m = TITLE.match(title)
-    return m is None or bool(m.group("year") and m.group("region"))
+    return m is None or bool(title_year(m) and m.group("region"))

@@ -244,3 +244,22 @@ def test_paths_outside_the_working_directory_are_shown_absolute(tmp_path, monkey
     assert display_path(inside / "reports" / "a.txt") == "reports/a.txt"
     assert display_path(tmp_path / "elsewhere" / "b.txt") == (tmp_path / "elsewhere" / "b.txt").as_posix()
     assert ".." not in display_path(Path("../elsewhere/b.txt"))
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["衡水市2024年政府工作报告", "衡水市人民政府2024年政府工作报告", "2024年衡水市政府工作报告", "衡水市2024年度政府工作报告"],
+)
+def test_the_year_is_read_from_the_title_before_or_after_the_region(tmp_path, title):
+    """A title alone (no meeting line, no date) names the report, whichever order its year and region come in."""
+    path = tmp_path / "report.txt"
+    path.write_text(
+        f"{title}\n各位代表：\n过去一年，全市地区生产总值增长6.2%，新建城市书房二十八座。\n"
+        "今年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右。\n",
+        encoding="utf-8",
+    )
+    corpus = load_reports([path])
+    assert not [p for p in corpus.problems if not p.warning], corpus.problems
+    (report,) = corpus.reports
+    assert (report.id, report.region, report.year, report.province) == ("衡水-2024", "衡水市", 2024, "河北省")
+    assert report.provenance["year"] == "title"
