@@ -153,10 +153,12 @@ def ingest(
         console.print(_catalogue_table(result.corpus, only=None if whole else changed))
     _problems(result.new)
     console.print(
-        f"added {len(result.added)}, replaced {len(result.replaced)}; index: {result.generation or 'not updated'}"
+        f"added {len(result.added)}, replaced {len(result.replaced)}, unchanged {len(result.unchanged)}; "
+        f"index: {result.generation or 'not updated'}"
     )
     problems = result.new is not None and any(not p.warning for p in result.new.problems)
-    if problems and (strict or not changed):  # nothing of what was given could be ingested: a script must see it
+    ingested = changed or result.unchanged
+    if problems and (strict or not ingested):  # nothing of what was given could be ingested: a script must see it
         raise typer.Exit(1)
 
 

@@ -389,12 +389,14 @@ def upload(live: Live, files: list, replace: bool = False) -> str:
                 lines.append("已加入：" + "、".join(escape(x) for x in result.added))
             if result.replaced:
                 lines.append("已更新：" + "、".join(escape(x) for x in result.replaced))
+            if result.unchanged:
+                lines.append("与已有版本相同（未改变）：" + "、".join(escape(x) for x in result.unchanged))
             for p in result.new.problems if result.new else []:
                 lines.append(
                     f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
                     + (f"（修复：{escape(p.fix)}）" if p.fix else "")
                 )
-            if not (result.added or result.replaced or (result.new and result.new.problems)):
+            if not (result.added or result.replaced or result.unchanged or (result.new and result.new.problems)):
                 lines.append("没有导入任何报告。")
     lines += [escape(r) for r in rejected]
     if not lines:

@@ -88,12 +88,13 @@ class Update:
     catalogue: Corpus
     generation: Path | None
     added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # reports whose file was ingested again with other content
     removed: list[str] = field(default_factory=list)
     new: Corpus | None = None  # what the given files produced (with their problems)
     embedded: int = 0  # texts (passages and sentences) sent to the embedder (not found in the embedding cache)
     reused: int = 0  # texts whose vectors came from the embedding cache
     records: Path | None = None  # the folder of the full reports of record
+    unchanged: list[str] = field(default_factory=list)  # reports ingested again exactly as they were
 
     @cached_property
     def corpus(self) -> Corpus:
@@ -220,6 +221,20 @@ def merge(old: Corpus, new: Corpus) -> tuple[Corpus, list[str], list[str]]:
     return merged, added, replaced
 
 
+def _unchanged(old: Corpus, new: Corpus, replaced: list[str], hashes: dict[str, str]) -> list[str]:
+    """The `replaced` reports that came back exactly as they were: same paragraphs and metadata (`hashes`: the
+    content hashes of the reports of record)."""
+    before = {r.id: r for r in old.reports}
+    again = {r.id: r for r in new.reports}
+    return [
+        rid
+        for rid in replaced
+        if rid in again
+        and hashes.get(rid) == report_hash(again[rid])
+        and replace_field(again[rid], paragraphs=[]) == before[rid]
+    ]
+
+
 def _current_if_same_model(settings: Settings, embedder) -> Path | None:
     """The current index generation when it was built with the settings' model and weights, else None."""
     try:
@@ -285,6 +300,8 @@ def update(
         if not replace:
             new, _ = refuse_replacements(old, new)
         corpus, added, replaced = merge(old, new)
+        unchanged = _unchanged(old, new, replaced, _record_hashes(records_dir(settings)))
+        replaced = [rid for rid in replaced if rid not in unchanged]
         unknown = [r for r in remove if r not in {x.id for x in corpus.reports}]
         if unknown:
             raise ConfigError(
@@ -294,7 +311,8 @@ def update(
         gen, embedded, reused = None, 0, 0
         if index and embedder is None and settings.embed_model != BM25_ONLY:
             embedder = open_embedder(settings)
-        if index and (paths or reports) and not (added or replaced or remove or new.listed or compact):
+        same_listed = sorted(map(repr, corpus.listed)) == sorted(map(repr, old.listed))
+        if index and (paths or reports) and not (added or replaced or remove or compact) and same_listed:
             gen = _current_if_same_model(settings, embedder)  # nothing given changed the corpus: no new generation
         if index and gen is None:
             deadline = started + time_limit if time_limit is not None else None
@@ -322,4 +340,4 @@ def update(
         catalogue = save_records(records_dir(settings), corpus)
         save_corpus(catalogue, settings.corpus_path)
         settings.corpus_path.with_name(LEGACY_CORPUS).unlink(missing_ok=True)
-    return Update(catalogue, gen, added, replaced, remove, new, embedded, reused, records_dir(settings))
+    return Update(catalogue, gen, added, replaced, remove, new, embedded, reused, records_dir(settings), unchanged)

@@ -49,7 +49,8 @@ def test_a_report_id_from_another_file_is_refused_without_replace(tmp_path):
     assert "增长6.2%" in _text(settings, "廊坊-2024")  # the earlier report is kept
 
     again = update(settings, [first])  # the same unchanged file again: a no-op, not a conflict
-    assert again.replaced == ["廊坊-2024"] and not again.added and not again.new.problems
+    assert again.unchanged == ["廊坊-2024"] and not again.replaced and not again.added and not again.new.problems
+    assert again.generation == result.generation  # nothing changed: no new index generation
     assert "增长6.2%" in _text(settings, "廊坊-2024")
 
     replaced = update(settings, [other], replace=True)
@@ -69,6 +70,8 @@ def test_cli_replace_flag(tmp_path):
     assert "added 0, replaced 0" in refused.output
     done = runner.invoke(app, ["ingest", "--replace", str(other)], env=env)
     assert done.exit_code == 0 and "added 0, replaced 1" in done.output
+    again = runner.invoke(app, ["ingest", str(other)], env=env)
+    assert again.exit_code == 0 and "added 0, replaced 0, unchanged 1" in again.output
     assert "增长9.9%" in _text(Settings(data_dir=tmp_path / "var"), "廊坊-2024")
 
 

@@ -248,7 +248,12 @@ def test_paths_outside_the_working_directory_are_shown_absolute(tmp_path, monkey
 
 @pytest.mark.parametrize(
     "title",
-    ["衡水市2024年政府工作报告", "衡水市人民政府2024年政府工作报告", "2024年衡水市政府工作报告", "衡水市2024年度政府工作报告"],
+    [
+        "衡水市2024年政府工作报告",
+        "衡水市人民政府2024年政府工作报告",
+        "2024年衡水市政府工作报告",
+        "衡水市2024年度政府工作报告",
+    ],
 )
 def test_the_year_is_read_from_the_title_before_or_after_the_region(tmp_path, title):
     """A title alone (no meeting line, no date) names the report, whichever order its year and region come in."""

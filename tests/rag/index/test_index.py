@@ -196,7 +196,9 @@ def test_reingesting_an_unchanged_corpus_embeds_nothing(private_data_dir, sample
     result = update(settings, [REPORTS], embedder=assistant.embedder)
     assert result.embedded == 0 and result.reused == 0  # unchanged reports keep their segment: nothing to embed
     assert json.loads((result.generation / "manifest.json").read_text())["segments"] == before
-    assert sorted(result.replaced) == sorted(r.id for r in assistant.corpus.reports) and not result.added
+    assert sorted(result.unchanged) == sorted(r.id for r in assistant.corpus.reports)
+    assert not result.added and not result.replaced
+    assert result.generation == current_generation(settings.index_dir)  # no new generation for nothing
     assert load_index(settings.index_dir).manifest["reports"] == {
         r.id: report_hash(r) for r in assistant.corpus.reports
     }
