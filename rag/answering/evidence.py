@@ -21,7 +21,7 @@ from rag.answering.numbers import extract_numbers, number_supported
 from rag.index.sentences import SentenceTable, split_sentences
 from rag.index.tokenize import tokens
 from rag.retrieval.plan import Group
-from rag.retrieval.timeline import Time, paragraph_times, time_at
+from rag.retrieval.timeline import Time, paragraph_times, role, time_at
 from rag.types import Hit
 
 FEATURES = (
@@ -154,9 +154,7 @@ def _within(t: Time, asked: list[Time]) -> bool:
 
 
 def _role(t: Time | None, report_year: int) -> str | None:
-    if t is None:
-        return None
-    return "review" if t.end < report_year else "plan" if t.start >= report_year else None
+    return role(t, report_year) if t is not None else None
 
 
 def candidates(

@@ -26,9 +26,10 @@ from rag.answering.evidence import (
 from rag.answering.scorer import Policy, Scorer
 from rag.answering.standout import ReportSentences
 from rag.retrieval.retrieve import Retrieval
-from rag.retrieval.timeline import Time
+from rag.retrieval.timeline import Time, role, section_role
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
+_SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、\s*")
 
 
 @dataclass
@@ -145,9 +146,15 @@ def _quote(picks: list[Pick], asked: Time | None) -> str:
 
 def _head(c: Candidate, asked: Time | None) -> str:
     """Which report, and which time the quote speaks about: its own (section and opening time expressions), or
-    when its text does not say, the time the question asked and the planner chose this report for."""
+    when its text does not say, the time the question asked and the planner chose this report for — unless its
+    section's title says it reviews where the question asks for plans or the other way round: then the section."""
     hit = c.hit
     name = f"{hit.region}{hit.year}年政府工作报告"
+    if c.time is None and asked is not None:
+        top = hit.section.split(" > ")[0]
+        section = section_role(top, hit.year)
+        if section is not None and section != role(asked, hit.year):
+            return f"{name}（{_SECTION_NUMBER.sub('', top)}）"
     time = c.time or asked
     return f"{name}（{time.label(hit.year)}）" if time is not None else name
 

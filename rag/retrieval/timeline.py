@@ -97,6 +97,17 @@ def title_time(title: str, report_year: int) -> Time | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
+def role(t: Time, report_year: int) -> str | None:
+    """ "review" for a time before the report's year, "plan" for one from it on, None for a span across it."""
+    return "review" if t.end < report_year else "plan" if t.start >= report_year else None
+
+
+def section_role(title: str, report_year: int) -> str | None:
+    """The role every time a section title names shares ("二、“十五五”时期目标任务和2026年工作安排": plan), else None."""
+    roles = {role(t, report_year) for _, t in times_in(title, report_year)}
+    return roles.pop() if len(roles) == 1 else None
+
+
 def paragraph_times(paragraphs, report_year: int) -> dict[int, list[tuple[int, Time | None]]]:
     """Paragraph number -> [(offset, time)]: the time the paragraph speaks about from each offset on.
 

@@ -146,3 +146,18 @@ def test_provincial_reports_end_without_page_chrome(extra):
         assert not r.truncated, r.id
         last = [p for p in r.paragraphs if p.kind == "body"][-1].text
         assert "相关报道" not in last and "分享" not in last
+
+
+def _headed_quotes(text: str) -> list[tuple[str, str]]:
+    """(time label, quoted text) for every 据<report>（<label>）：… block of an answer."""
+    return re.findall(r"据[^（\n]*?政府工作报告（([^）]*)）：([^\n]*)", text)
+
+
+def test_a_quote_whose_section_plans_is_not_labelled_as_the_review_asked_for(extra):
+    """The five years asked about are the 十四五 review; a 十五五 target (年均增长5%左右, in the section
+    "“十五五”时期目标任务和2026年工作安排", a sentence stating no time itself) may be quoted, but never under a
+    回顾 label: its section's title says what it is."""
+    a = extra.ask("辽宁这五年地区生产总值年均增长多少？")
+    blocks = _headed_quotes(a.text)
+    assert any(label.startswith("回顾“十四五”") and "年均增长4.5%" in quote for label, quote in blocks), a.text
+    assert not any(label.startswith("回顾") and "年均增长5%左右" in quote for label, quote in blocks), a.text
