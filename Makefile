@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# the UI's port: make run PORT=7861
+PORT ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: install browser run test test-fast lint index eval bench
@@ -25,7 +27,7 @@ index: install
 	$(BIN)/govqa ingest data/reports
 
 run: index
-	$(BIN)/python ui.py
+	$(BIN)/python ui.py --port $(PORT)
 
 test: install browser
 	$(BIN)/python -m pytest
