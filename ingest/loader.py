@@ -72,7 +72,9 @@ def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limit
                 error = IngestError(
                     exc.message,
                     path=doc.label,
-                    fix=manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year),
+                    fix="state them in the report's title line, e.g. 2025年石家庄市政府工作报告 (a file uploaded in the "
+                    "UI: edit it and upload it again); or "
+                    + manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year),
                 )
                 if not many:
                     raise error from exc

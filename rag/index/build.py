@@ -253,9 +253,10 @@ def update(
         if index and embedder is None and settings.embed_model != BM25_ONLY:
             embedder = open_embedder(settings)
         same_listed = sorted(map(repr, corpus.listed)) == sorted(map(repr, old.listed))
-        if index and (paths or reports) and not (added or replaced or remove or compact) and same_listed:
-            gen = _current_if_same_model(settings, embedder)  # nothing given changed the corpus: no new generation
-        if index and gen is None:
+        unchanged_corpus = bool(paths or reports) and not (added or replaced or remove or compact) and same_listed
+        if index and unchanged_corpus:  # nothing given changed the corpus: no new generation
+            gen = _current_if_same_model(settings, embedder)
+        if index and gen is None and not (unchanged_corpus and not corpus.reports):
             deadline = started + time_limit if time_limit is not None else None
             cache = None
             if embedder is not None and use_cache:
