@@ -19,8 +19,11 @@ UNVERIFIED_NOTE = "LLM 的回答没有一句通过核验（{count} 句缺少可�
 
 
 def refusal(question: str, retrieval: Retrieval, answerer: str, notes: list[str], t0: float) -> Answer:
-    """The fixed refusal, with what the catalogue lacks and the closest paragraphs as related."""
-    text = REFUSAL + "".join(f"{n.rstrip('。')}。" for n in notes)
+    """The fixed refusal, with why: what the catalogue lacks (`notes`), or else which reports were searched in vain;
+    the closest paragraphs as related."""
+    searched = [g.label.replace(" ", "") for g in retrieval.plan.groups]
+    why = notes or ([f"所检索的{'、'.join(searched)}中没有找到回答这个问题的内容"] if searched else [])
+    text = REFUSAL + "".join(f"{n.rstrip('。')}。" for n in why)
     return Answer(
         question,
         text,
