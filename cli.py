@@ -106,12 +106,16 @@ def _catalogue_table(corpus, width: int | None = None, only: set[str] | None = N
     return table
 
 
-def _problems(corpus) -> None:
+def _problems(corpus, catalogue=None) -> None:
+    """Each problem with its fix; for a skipped file that gave reports before (`catalogue`), that they are kept."""
     for p in corpus.problems:
         label = "[bold yellow]警告[/]" if p.warning else "[bold red]跳过[/]"
         console.print(f"{label} {escape(p.path)}: {escape(p.message)}")
         if p.fix:
             console.print(f"  [yellow]修复[/]: {escape(p.fix)}")
+        kept = [r.id for r in catalogue.reports if r.source == p.path] if catalogue and not p.warning else []
+        if kept:
+            console.print(f"  [green]保留[/]: 此文件之前导入的 {escape('、'.join(kept))} 不变")
 
 
 @app.command()
@@ -151,7 +155,7 @@ def ingest(
     whole = len(result.corpus.reports) + len(result.corpus.listed) <= CATALOGUE_SHOWN_WHOLE
     if changed:
         console.print(_catalogue_table(result.corpus, only=None if whole else changed))
-    _problems(result.new)
+    _problems(result.new, result.catalogue)
     console.print(
         f"added {len(result.added)}, replaced {len(result.replaced)}, unchanged {len(result.unchanged)}; "
         f"index: {result.generation or 'not updated'}"
@@ -276,8 +280,9 @@ def ask(
     if not stream:
         console.print(answer.text, **plain)
     for note in answer.notes:
-        console.print("[yellow]注[/]: ", end="")
-        console.print(note, **plain)
+        if note.rstrip("。") not in answer.text:  # the answer's text already says most notes
+            console.print("[yellow]注[/]: ", end="")
+            console.print(note, **plain)
     if answer.unsupported:  # unchecked model text is never printed as such (it may hold a wrong figure or a link)
         console.print(f"[red]未通过核验，已删除 {len(answer.unsupported)} 句[/]（--json 的 unsupported 列出原文）")
     for c in answer.citations:

@@ -392,9 +392,11 @@ def upload(live: Live, files: list, replace: bool = False) -> str:
             if result.unchanged:
                 lines.append("与已有版本相同（未改变）：" + "、".join(escape(x) for x in result.unchanged))
             for p in result.new.problems if result.new else []:
+                kept = [] if p.warning else [r.id for r in result.catalogue.reports if r.source == p.path]
                 lines.append(
                     f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
                     + (f"（修复：{escape(p.fix)}）" if p.fix else "")
+                    + (f"；之前导入的 {escape('、'.join(kept))} 保留不变" if kept else "")
                 )
             if not (result.added or result.replaced or result.unchanged or (result.new and result.new.problems)):
                 lines.append("没有导入任何报告。")

@@ -72,8 +72,8 @@ def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limit
                 error = IngestError(
                     exc.message,
                     path=doc.label,
-                    fix="state them in the report's title line, e.g. 2025年石家庄市政府工作报告 (a file uploaded in the "
-                    "UI: edit it and upload it again); or "
+                    fix="state the year and region in the report's title line, e.g. 2025年石家庄市政府工作报告 (a file "
+                    "uploaded in the UI: edit it and upload it again); or "
                     + manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year),
                 )
                 if not many:

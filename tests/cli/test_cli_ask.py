@@ -57,6 +57,11 @@ def test_ask_json_refusal_carries_the_catalogue_note(run):
     assert "库中没有杭州市的报告" in data["notes"] and data["citations"] == []
 
 
+def test_ask_prints_a_note_the_answer_already_says_once(run):
+    out = run("杭州2024年GDP增长目标是多少？")
+    assert out.count("库中没有杭州市的报告") == 1, out
+
+
 def test_ask_stream_prints_the_text(run, assistant):
     out = run(QUESTION, "--stream")
     assert out.splitlines()[0] == assistant.ask(QUESTION).text.splitlines()[0]

@@ -89,3 +89,21 @@ def test_a_folder_manifest_naming_a_missing_file_is_a_warning(tmp_path):
     out = CliRunner().invoke(app, ["ingest", str(folder / "langfang.txt")], env=env).output
     out = "".join(out.split())  # the console may wrap at any space (its width is fixed when cli is first imported)
     assert "警告" in out and "manifest.toml" in out and 'file="gone-2023.txt"' in out
+
+
+def test_cli_says_a_skipped_files_earlier_report_is_kept(tmp_path):
+    env = {"GOVQA_DATA_DIR": str(tmp_path / "var"), "GOVQA_EMBED_MODEL": "bm25", "COLUMNS": "200"}
+    path = _file(tmp_path / "a", "langfang.txt", "6.2")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(path)], env=env).exit_code == 0
+    path.write_text(
+        REPORT.format(growth="6.2")
+        .replace("2024年廊坊市政府工作报告", "廊坊市政府工作报告")
+        .replace("二、2024年工作安排", "二、工作安排")
+        .replace("一、2023年工作回顾", "一、工作回顾"),
+        encoding="utf-8",
+    )
+    again = runner.invoke(app, ["ingest", str(path)], env=env)
+    assert "跳过" in again.output and "year" in again.output, again.output
+    assert "保留" in again.output and "廊坊-2024" in again.output, again.output
+    assert "增长6.2%" in _text(Settings(data_dir=tmp_path / "var"), "廊坊-2024")
