@@ -305,7 +305,7 @@ def fit_confident(samples: list[Sample], scores: list[Scored], policy: Policy) -
     rows, labels = [], []
     for s, sc in zip(samples, scores):
         for g in range(len(sc.rows)):
-            picks = select(s.cands, sc.probs, g, sc.answerable[g], policy)
+            picks = select(s.cands, sc.probs, g, sc.answerable[g], policy, s.retrieval.groups[g][0].time)
             if picks:
                 first = next(i for i, c in enumerate(s.cands) if c is picks[0].candidate)
                 rows.append(sc.rows[g])

@@ -76,14 +76,26 @@ def group_probabilities(rows: np.ndarray, model) -> list[float]:
     return [float(p) for p in model.predict(rows)] if len(rows) else []
 
 
-def select(cands: list[Candidate], probs: np.ndarray, group: int, answerable: float, policy: Policy) -> list[Pick]:
-    """The sentences of one group to quote, best first; [] when its answerability is below the refusal threshold."""
+def select(
+    cands: list[Candidate],
+    probs: np.ndarray,
+    group: int,
+    answerable: float,
+    policy: Policy,
+    asked: Time | None = None,
+) -> list[Pick]:
+    """The sentences of one group to quote, best first; [] when its answerability is below the refusal threshold.
+    When the group asks about a five-year period (`asked`) and some of its sentences speak of that period, its
+    sentences about one year of it are left for them (the answer about 十四五 is the period's figure)."""
     conflict = FEATURES.index("time_conflict")
+    period = asked is not None and asked.is_period and any(c.group == group and c.time == asked for c in cands)
     mine = sorted(
         (
             Pick(c, float(p))
             for c, p in zip(cands, probs)
-            if c.group == group and not (policy.skip_conflicts and c.x[conflict])
+            if c.group == group
+            and not (policy.skip_conflicts and c.x[conflict])
+            and not (period and c.time is not None and not c.time.is_period)
         ),
         key=lambda k: -k.p,
     )
@@ -115,7 +127,7 @@ def compose(
     comparison = len(groups) > 1
     lines, used = [], []
     for g, (group, _) in enumerate(groups):
-        picks = select(cands, probs, g, answerable[g], policy)
+        picks = select(cands, probs, g, answerable[g], policy, group.time)
         if not picks:
             if comparison:
                 lines.append(f"- {group.label}：未提及。")

@@ -161,3 +161,16 @@ def test_a_quote_whose_section_plans_is_not_labelled_as_the_review_asked_for(ext
     blocks = _headed_quotes(a.text)
     assert any(label.startswith("回顾“十四五”") and "年均增长4.5%" in quote for label, quote in blocks), a.text
     assert not any(label.startswith("回顾") and "年均增长5%左右" in quote for label, quote in blocks), a.text
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [("宁夏过去五年居民收入年均增长多少？", "年均增长6.5%"), ("辽宁过去五年城镇新增就业多少人", "年均超过46万人")],
+)
+def test_a_question_about_the_five_years_is_answered_with_the_periods_figure(extra, question, figure):
+    """Asked about the five years, the review of the period answers; 2025's figures (one year of it, in the same
+    reports) are left out when the period's own sentences are there (they led the answer before)."""
+    a = extra.ask(question)
+    blocks = _headed_quotes(a.text)
+    assert any(label.startswith("回顾“十四五”") and figure in quote for label, quote in blocks), a.text
+    assert not any(label == "回顾2025年" for label, _ in blocks), a.text
