@@ -18,7 +18,7 @@ from ingest.model import Corpus, Report
 from ingest.store import load_corpus, save_corpus
 from rag.index.lock import writer_lock
 from rag.index.merge import merge, refuse_replacements, unchanged_reports
-from rag.index.store import LoadedIndex, build_index, current_generation, remove_dead_partials, report_hash
+from rag.index.store import LoadedIndex, build_index, current_manifest, remove_dead_partials, report_hash
 from rag.settings import Settings
 
 BM25_ONLY = "bm25"
@@ -178,10 +178,11 @@ def save_records(folder: Path, corpus: Corpus) -> Corpus:
 
 def _current_if_same_model(settings: Settings, embedder) -> Path | None:
     """The current index generation when it was built with the settings' model and weights, else None."""
+    gen, manifest = current_manifest(settings.index_dir)
     try:
-        gen = current_generation(settings.index_dir)
-        check_manifest(json.loads((gen / "manifest.json").read_text(encoding="utf-8")), gen, settings, embedder)
-    except (IndexError_, OSError, ValueError):
+        if gen is not None:
+            check_manifest(manifest, gen, settings, embedder)
+    except IndexError_:
         return None
     return gen
 
@@ -239,7 +240,7 @@ def update(
         new = load_reports(paths, manifest=manifest, progress=progress, limits=limits) if paths else Corpus()
         new.reports = new.reports + list(reports)
         if not replace:
-            new, _ = refuse_replacements(old, new)
+            new = refuse_replacements(old, new)
         corpus, added, replaced = merge(old, new)
         unchanged = unchanged_reports(old, new, replaced, _record_hashes(records_dir(settings)))
         replaced = [rid for rid in replaced if rid not in unchanged]

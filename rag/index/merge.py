@@ -13,8 +13,8 @@ def _same_file(a: Report, b: Report) -> bool:
     return a.source == b.source or (bool(a.source_sha256) and a.source_sha256 == b.source_sha256)
 
 
-def refuse_replacements(old: Corpus, new: Corpus) -> tuple[Corpus, list[FileProblem]]:
-    """`new` without the reports whose id is already in `old` from another file, and a problem for each
+def refuse_replacements(old: Corpus, new: Corpus) -> Corpus:
+    """`new` without the reports whose id is already in `old` from another file, with a problem added for each
     refused one naming the id, both files and the fix (--replace, or remove the old one first)."""
     by_id = {r.id: r for r in old.reports}
     kept, refused = [], []
@@ -33,7 +33,7 @@ def refuse_replacements(old: Corpus, new: Corpus) -> tuple[Corpus, list[FileProb
         )
     gone = {r.id for r in new.reports} - {r.id for r in kept}
     listed = [x if x.report_id not in gone else replace_field(x, report_id=None, has_text=False) for x in new.listed]
-    return Corpus(reports=kept, listed=listed, problems=new.problems + refused), refused
+    return Corpus(reports=kept, listed=listed, problems=new.problems + refused)
 
 
 def merge(old: Corpus, new: Corpus) -> tuple[Corpus, list[str], list[str]]:

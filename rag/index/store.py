@@ -88,12 +88,18 @@ def _finish(tmp: Path) -> Path:
     return final
 
 
+def current_manifest(index_dir: Path) -> tuple[Path | None, dict]:
+    """The current generation and its manifest, or (None, {}) when there is no readable one."""
+    try:
+        gen = current_generation(index_dir)
+        return gen, json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (IndexError_, OSError, ValueError):
+        return None, {}
+
+
 def _reusable(index_dir: Path, embed_model: str, identity: str) -> dict:
     """The current generation's manifest when its segments can be reused (same format and model), else {}."""
-    try:
-        manifest = json.loads((current_generation(index_dir) / "manifest.json").read_text(encoding="utf-8"))
-    except (IndexError_, OSError, ValueError):
-        return {}
+    _, manifest = current_manifest(index_dir)
     same = manifest.get("embed_model") == embed_model and manifest.get("embed_identity") == identity
     return manifest if manifest.get("format") == INDEX_FORMAT and same else {}
 
