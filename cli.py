@@ -106,14 +106,14 @@ def _catalogue_table(corpus, width: int | None = None, only: set[str] | None = N
     return table
 
 
-def _problems(corpus, catalogue=None) -> None:
-    """Each problem with its fix; for a skipped file that gave reports before (`catalogue`), that they are kept."""
+def _problems(corpus, update=None) -> None:
+    """Each problem with its fix; after an ingest (`update`), the reports a skipped file gave before, which stay."""
     for p in corpus.problems:
         label = "[bold yellow]警告[/]" if p.warning else "[bold red]跳过[/]"
         console.print(f"{label} {escape(p.path)}: {escape(p.message)}")
         if p.fix:
             console.print(f"  [yellow]修复[/]: {escape(p.fix)}")
-        kept = [r.id for r in catalogue.reports if r.source == p.path] if catalogue and not p.warning else []
+        kept = update.kept(p) if update is not None else []
         if kept:
             console.print(f"  [green]保留[/]: 此文件之前导入的 {escape('、'.join(kept))} 不变")
 
@@ -155,7 +155,7 @@ def ingest(
     whole = len(result.corpus.reports) + len(result.corpus.listed) <= CATALOGUE_SHOWN_WHOLE
     if changed:
         console.print(_catalogue_table(result.corpus, only=None if whole else changed))
-    _problems(result.new, result.catalogue)
+    _problems(result.new, result)
     console.print(
         f"added {len(result.added)}, replaced {len(result.replaced)}, unchanged {len(result.unchanged)}; "
         f"index: {result.generation or 'not updated'}"

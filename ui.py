@@ -392,7 +392,7 @@ def upload(live: Live, files: list, replace: bool = False) -> str:
             if result.unchanged:
                 lines.append("与已有版本相同（未改变）：" + "、".join(escape(x) for x in result.unchanged))
             for p in result.new.problems if result.new else []:
-                kept = [] if p.warning else [r.id for r in result.catalogue.reports if r.source == p.path]
+                kept = result.kept(p)
                 lines.append(
                     f"{'注意' if p.warning else '未导入'} {escape(Path(p.path).name)}：{escape(p.message)}"
                     + (f"（修复：{escape(p.fix)}）" if p.fix else "")

@@ -14,7 +14,7 @@ from pathlib import Path
 from ingest import load_reports
 from ingest.errors import ConfigError, IndexError_
 from ingest.limits import MB, Limits
-from ingest.model import Corpus, Report
+from ingest.model import Corpus, FileProblem, Report
 from ingest.store import load_corpus, save_corpus
 from rag.index.lock import writer_lock
 from rag.index.merge import merge, refuse_replacements, unchanged_reports
@@ -96,6 +96,10 @@ class Update:
     reused: int = 0  # texts whose vectors came from the embedding cache
     records: Path | None = None  # the folder of the full reports of record
     unchanged: list[str] = field(default_factory=list)  # reports ingested again exactly as they were
+
+    def kept(self, problem: FileProblem) -> list[str]:
+        """The reports a skipped file gave at an earlier ingest, kept as they were ([] for a warning)."""
+        return [] if problem.warning else [r.id for r in self.catalogue.reports if r.source == problem.path]
 
     @cached_property
     def corpus(self) -> Corpus:
