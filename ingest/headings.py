@@ -39,6 +39,11 @@ class Heading:
     body: str = ""  # text on the same line that belongs to the body (heading and body share a line)
 
 
+def without_level1_number(title: str) -> str:
+    """A title without its 一、 number ("二、2024年工作安排" -> "2024年工作安排")."""
+    return _L1.sub("", title, count=1).lstrip()
+
+
 def numbered_level(line: str) -> int | None:
     """1 for 一、, 2 for （一）, 3 for 1. / "1 ", 4 for ○ and 【】; None when unnumbered."""
     if _L1.match(line):

@@ -153,10 +153,6 @@ def _within(t: Time, asked: list[Time]) -> bool:
     return not t.is_period and any(a.is_period and a.start <= t.start <= a.end for a in asked)
 
 
-def _role(t: Time | None, report_year: int) -> str | None:
-    return role(t, report_year) if t is not None else None
-
-
 def candidates(
     view: QuestionView,
     groups: list[tuple[Group, list[Hit]]],
@@ -181,7 +177,7 @@ def candidates(
                 has_fig = 1.0 if extract_numbers(text) else 0.0
                 match = 1.0 if asked and st is not None and st in asked else 0.0
                 conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
-                srole = _role(st, hit.year)
+                srole = role(st, hit.year) if st is not None else None
                 x = np.array(
                     [
                         dense or 0.0,

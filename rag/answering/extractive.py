@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.headings import without_level1_number
 from rag.answering.evidence import (
     FEATURES,
     Candidate,
@@ -29,7 +30,6 @@ from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time, role, section_role
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
-_SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、\s*")
 
 
 @dataclass
@@ -166,7 +166,7 @@ def _head(c: Candidate, asked: Time | None) -> str:
         top = hit.section.split(" > ")[0]
         section = section_role(top, hit.year)
         if section is not None and section != role(asked, hit.year):
-            return f"{name}（{_SECTION_NUMBER.sub('', top)}）"
+            return f"{name}（{without_level1_number(top)}）"
     time = c.time or asked
     return f"{name}（{time.label(hit.year)}）" if time is not None else name
 

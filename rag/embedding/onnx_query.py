@@ -237,10 +237,6 @@ class OnnxQueryEncoder:
         in the order of `texts`."""
         out = np.zeros((len(texts), self.dim), np.float32)
         batches = sorted_batches(self.tokenizer, self.pad_id, texts, batch_size, self.batch_tokens)
-        if self.threads < 2:
-            for rows, batch, mask in batches:
-                out[rows] = self._run(batch, mask)
-            return out
         # `threads` batches in flight on the one session (its runs are thread-safe and release the GIL): small
         # runs keep both cores busy better than one run split across them; at most threads + 1 batches held
         pending: deque = deque()
