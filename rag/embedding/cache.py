@@ -22,6 +22,10 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+SHARD_SUFFIX = ".part.npz"
+MAX_SHARDS = 64  # past this many shards, the cache is merged into its main file at the end of a call
+
+
 def cache_file(folder: Path, identity: str) -> Path:
     """The main cache file of one identity: a readable slug plus a hash, so distinct identities never share one."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", identity)[:60].strip("_")
@@ -33,10 +37,6 @@ def cache_files(folder: Path, identity: str) -> list[Path]:
     main = cache_file(folder, identity)
     shards = sorted(main.parent.glob(f"{main.stem}.*{SHARD_SUFFIX}")) if main.parent.is_dir() else []
     return ([main] if main.exists() else []) + shards
-
-
-SHARD_SUFFIX = ".part.npz"
-MAX_SHARDS = 64  # past this many shards, the cache is merged into its main file at the end of a call
 
 
 class EmbeddingCache:
@@ -63,7 +63,6 @@ class EmbeddingCache:
     ):
         self.deadline = deadline  # time.monotonic() after which embedding stops (LimitError); what is done is kept
         self.deadline_setting = deadline_setting  # the setting that set it, named in the error
-        self.folder = Path(path)
         self.path = cache_file(path, identity)
         self.identity = identity
         self.dim = dim
@@ -75,7 +74,7 @@ class EmbeddingCache:
         self._row: dict[str, int] = {}
         self._shards: list[Path] = []  # the shards read or written: merged into the main file past MAX_SHARDS
         self._written = 0  # shards this object wrote (part of their names)
-        for file in cache_files(self.folder, identity):
+        for file in cache_files(Path(path), identity):
             self._load(file)
 
     def __len__(self) -> int:
