@@ -64,18 +64,14 @@ def _cell(row: dict, key: str) -> str:
 CATALOGUE_SHOWN_WHOLE = 60  # `govqa ingest` prints the whole catalogue up to this many rows, else only its own reports
 
 
-def _catalogue_table(corpus, width: int | None = None, only: set[str] | None = None) -> Table:
-    """The catalogue (or the rows of the report ids `only`) as a rich table that fits `width` (default: the
+def _catalogue_table(corpus, width: int | None = None, part: bool = False) -> Table:
+    """The catalogue (`part`: only the reports an ingest added) as a rich table that fits `width` (default: the
     terminal): columns are dropped from the end of CATALOGUE_COLUMNS until the rest fit; the id column never wraps.
     `govqa catalogue --json` has every field."""
     from rich.cells import cell_len
 
     from ingest.catalogue import catalogue_rows
 
-    if only is not None:  # only these reports are read (at 10,000 reports, reading all takes seconds)
-        from ingest.model import Corpus
-
-        corpus = Corpus(reports=[r for r in corpus.reports if r.id in only], listed=[])
     rows = catalogue_rows(corpus)
     width = width or console.width
     used = 1  # the table's left border
@@ -90,7 +86,7 @@ def _catalogue_table(corpus, width: int | None = None, only: set[str] | None = N
     dropped = [key for key, _ in CATALOGUE_COLUMNS[len(shown) :]]
     table = Table(
         title="语料目录 catalogue"
-        if only is None
+        if not part
         else f"本次入库 ingested now ({len(rows)} 份报告; 全部: govqa catalogue)",
         caption=f"窄终端未显示: {', '.join(dropped)} (govqa catalogue --json 显示全部)" if dropped else None,
     )
@@ -152,9 +148,9 @@ def ingest(
     except GovQAError as e:
         _fail(e)
     changed = set(result.added) | set(result.replaced)
-    whole = len(result.corpus.reports) + len(result.corpus.listed) <= CATALOGUE_SHOWN_WHOLE
-    if changed:
-        console.print(_catalogue_table(result.corpus, only=None if whole else changed))
+    whole = len(result.catalogue.reports) + len(result.catalogue.listed) <= CATALOGUE_SHOWN_WHOLE
+    if changed:  # a long catalogue: only the reports read for this ingest (at 10,000 reports, all take seconds)
+        console.print(_catalogue_table(result.corpus) if whole else _catalogue_table(result.only(changed), part=True))
     _problems(result.new, result)
     console.print(
         f"added {len(result.added)}, replaced {len(result.replaced)}, unchanged {len(result.unchanged)}; "

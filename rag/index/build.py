@@ -101,6 +101,11 @@ class Update:
         """The reports a skipped file gave at an earlier ingest, kept as they were ([] for a warning)."""
         return [] if problem.warning else [r.id for r in self.catalogue.reports if r.source == problem.path]
 
+    def only(self, ids: set[str]) -> Corpus:
+        """The full reports with these ids (only their records are read), without the TOC listing."""
+        chosen = Corpus(reports=[r for r in self.catalogue.reports if r.id in ids])
+        return chosen if self.records is None else with_paragraphs(chosen, self.records)
+
     @cached_property
     def corpus(self) -> Corpus:
         if self.records is None:

@@ -100,14 +100,19 @@ def test_long_region_id_is_whole_at_80(data_dir):
 def test_ingest_into_a_large_corpus_prints_only_its_own_reports(tmp_path, monkeypatch):
     """Past CATALOGUE_SHOWN_WHOLE rows, `govqa ingest` lists the reports it added, not the whole catalogue again."""
     import cli
+    import rag.index.build as build
 
     monkeypatch.setattr(cli, "CATALOGUE_SHOWN_WHOLE", 3)
     data = tmp_path / "data"
     first = govqa_ingest(data, REPORTS / "002_c7f7bf300aa76a8f.txt")
     assert "语料目录" in first and "保定-2023" in first  # a short catalogue is shown whole
+    read: list[str] = []
+    real = build.read_records
+    monkeypatch.setattr(build, "read_records", lambda folder, ids: read.extend(ids) or real(folder, ids))
     out = govqa_ingest(data, REPORTS / "004_856a73ee7808871b.txt")
     assert "本次入库" in out and "济南-2024" in out
     assert "保定-2023" not in out  # ingested before: not listed again
+    assert "济南-2024" in read and "保定-2023" not in read  # nor is its saved text read
 
 
 def govqa_ingest(data_dir: Path, path: Path) -> str:
