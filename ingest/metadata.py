@@ -100,10 +100,11 @@ def read_header(header: list[str], body_text: str) -> Detected:
         if m:
             # found.title was itself a TITLE line, so it matches
             prev = TITLE.match(found.title) if found.title is not None else None
-            if prev is None or (title_year(m) and not title_year(prev)):
+            year = title_year(m)
+            if prev is None or (year and not title_year(prev)):
                 found.title = line.lstrip("#").strip()
-            if title_year(m) and found.year is None:
-                found.year, found.provenance["year"] = int(title_year(m) or 0), "title"
+            if year and found.year is None:
+                found.year, found.provenance["year"] = int(year), "title"
             if m.group("region") and found.region is None:
                 found.region, found.provenance["region"] = m.group("region"), "title"
     joined = "\n".join(lines)
