@@ -39,9 +39,10 @@ def backend_tag(backend: str) -> str:
         return ""
     if backend == "onnx":
         return f"|onnx-fp32-e{EXPORT_VERSION}"
-    from rag.embedding.quantize import QUANT_VERSION
+    from rag.embedding.quantize import QUANT_VERSION, weight_type
 
-    return f"|onnx-int8-e{EXPORT_VERSION}q{QUANT_VERSION}"
+    # vectors of unsigned int8 weights (CPUs without VNNI) differ from signed ones: cached apart ("u" added)
+    return f"|onnx-int8-e{EXPORT_VERSION}q{QUANT_VERSION}" + ("" if weight_type() == "QInt8" else "u")
 
 
 class E5Embedder(SentenceTransformerEmbedder):

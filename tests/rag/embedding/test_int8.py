@@ -208,3 +208,16 @@ def test_the_graph_edits_leave_the_fp32_model_unchanged_in_value(embedders):
         before = encoder.session.run(None, feed)[0][mask.astype(bool)]
         after = edited.run(None, feed)[0][mask.astype(bool)]
         assert np.abs(after - before).max() < 1e-3, np.abs(after - before).max()
+
+
+def test_int8_weights_are_signed_only_where_the_cpu_has_vnni():
+    """Without VNNI, onnxruntime's u8 x s8 kernels saturate (vectors drift): the weights are unsigned there, and
+    the vectors are cached under their own tag."""
+    from rag.embedding.quantize import recipe, weight_type
+
+    assert weight_type({"avx2", "avx512f", "avx512_vnni"}) == "QInt8"
+    assert weight_type({"avx2", "avx_vnni"}) == "QInt8"
+    assert weight_type({"avx2", "fma"}) == "QUInt8"
+    assert weight_type(set()) == "QUInt8"  # no flags known (not Linux, or an ARM CPU): the kind right everywhere
+    assert recipe()["dynamic"]["weight_type"] == weight_type()
+    assert backend_tag("onnx-int8").endswith("u") == (weight_type() == "QUInt8")
