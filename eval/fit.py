@@ -200,12 +200,13 @@ class Scored:
     rows: np.ndarray  # GROUP_FEATURES, one row per retrieval group
     answerable: list[float]
     confident: list[float] | None = None
+    figure_wanted: float = 0.0  # P(the question wants a figure), from the figure model of the same fit
 
 
 def _text(sample: Sample, sc: Scored, policy: Policy) -> str:
     if not sample.retrieval.plan.groups:
         return ""
-    return compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy, sc.confident)[0]
+    return compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy, sc.confident, sc.figure_wanted)[0]
 
 
 def answer_of(sample: Sample, sc: Scored, policy: Policy, text: str | None = None):
@@ -277,6 +278,14 @@ def sentence_scores(samples: list[Sample], xs: list[np.ndarray], model: LinearMo
     return out
 
 
+def with_wanted(samples: list[Sample], scores: list[Scored], grams, intercept) -> list[Scored]:
+    """`scores` with each question's P(it wants a figure) from the fitted figure model (the answer frames a quote
+    without a figure when it does: rag.answering.extractive.compose)."""
+    for s, sc in zip(samples, scores):
+        sc.figure_wanted = figure_probability(s.item.question, grams, intercept)
+    return scores
+
+
 def score_samples(
     samples: list[Sample],
     xs: list[np.ndarray],
@@ -321,7 +330,7 @@ def fit_mode(samples: list[Sample], mode: str, grams, intercept, associations):
     """The sentence model, the group answerability model, the policy and the confidence model of one mode."""
     xs = with_fitted(samples, grams, intercept, associations)
     model = fit_sentence_model(xs, [s.y for s in samples], mode)
-    scored = sentence_scores(samples, xs, model)
+    scored = with_wanted(samples, sentence_scores(samples, xs, model), grams, intercept)
     answerable = fit_answerable(samples, [sc.rows for sc in scored])
     scores = score_samples(samples, xs, model, answerable, scored=scored)
     policy = choose_policy(samples, scores)
@@ -338,7 +347,8 @@ def cross_validate(samples: list[Sample], mode: str) -> tuple[dict, list]:
         associations = fit_associations(train)
         model, answerable, policy, confident = fit_mode(train, mode, grams, intercept, associations)
         xs = with_fitted(test, grams, intercept, associations)
-        for s, sc in zip(test, score_samples(test, xs, model, answerable, confident)):
+        scores = with_wanted(test, score_samples(test, xs, model, answerable, confident), grams, intercept)
+        for s, sc in zip(test, scores):
             results.append(evaluate(s.item, answer_of(s, sc, policy), s.gold))
     return summarize(results), results
 

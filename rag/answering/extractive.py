@@ -30,6 +30,7 @@ from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time, role, section_role
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
+_HAS_FIGURE = FEATURES.index("has_figure")
 
 
 @dataclass
@@ -68,7 +69,8 @@ class ExtractiveAnswerer:
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
         rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
         answerable, confident = (group_probabilities(rows, m) for m in (self.scorer.answerable, self.scorer.confident))
-        return compose(retrieval, cands, probs, answerable, self.scorer.policy, confident)
+        wanted = self.scorer.figure_wanted(question)
+        return compose(retrieval, cands, probs, answerable, self.scorer.policy, confident, wanted)
 
 
 def group_probabilities(rows: np.ndarray, model) -> list[float]:
@@ -120,9 +122,12 @@ def compose(
     answerable: list[float],
     policy: Policy,
     confident: list[float] | None = None,
+    figure_wanted: float = 0.0,
 ) -> tuple[str, list[Pick]]:
-    """The answer text with citation marks and the picks it quotes; "" when no group is answered. A group whose
-    `confident` probability is below policy.frame_below is framed as the most relevant text, not as the answer."""
+    """The answer text with citation marks and the picks it quotes; "" when no group is answered. A group is framed
+    as the most relevant text, not as the answer, when its `confident` probability is below policy.frame_below, or
+    when the question more likely wants a figure than not (`figure_wanted`, the scorer's figure-question model) and
+    none of the group's quotes states one: a quote without a figure cannot be the figure asked for."""
     groups = retrieval.groups
     comparison = len(groups) > 1
     lines, used = [], []
@@ -133,7 +138,9 @@ def compose(
                 lines.append(f"- {group.label}：未提及。")
             continue
         used.extend(picks)
-        framed = confident is not None and confident[g] < policy.frame_below
+        framed = (confident is not None and confident[g] < policy.frame_below) or (
+            figure_wanted >= 0.5 and not any(k.candidate.x[_HAS_FIGURE] for k in picks)
+        )
         body = (FRAME if framed else "") + _quote(picks, group.time)
         lines.append(f"- {body}" if comparison else body)
     if not used:
