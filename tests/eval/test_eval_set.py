@@ -225,3 +225,20 @@ def test_provincial_training_quotes_are_found_in_the_ingested_reports():
     assert check_evidence(extra, corpus) == []
     assert all(gold_paragraphs(i, corpus) for i in extra if not i.refuse)
     assert not {i.question for i in extra} & {i.question for i in load_items(QUESTIONS)}
+
+
+BLIND_QUESTIONS = ROOT / "eval" / "questions_blind.jsonl"
+
+
+def test_blind_sample_questions_stand_in_the_sample_reports_and_are_new():
+    """The eleventh session's blind questions on the sample corpus: every quote stands in the ingested sample
+    reports, every answerable item has gold paragraphs, and none repeats a question of another set."""
+    from ingest import load_reports
+
+    blind = load_items(BLIND_QUESTIONS)
+    corpus = load_reports([str(ROOT / "data" / "reports")])
+    assert check_evidence(blind, corpus) == []
+    assert all(gold_paragraphs(i, corpus) for i in blind if not i.refuse)
+    others = {i.question for p in (QUESTIONS, EXTRA_QUESTIONS) for i in load_items(p)}
+    assert not {i.question for i in blind} & others
+    assert sum(i.refuse for i in blind) >= 100  # mostly near misses: the hard kind to refuse
