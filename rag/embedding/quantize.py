@@ -22,6 +22,7 @@ Built in a staging file and renamed into place, so a killed build never leaves a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ CALIBRATION_PASSAGES, CALIBRATION_SEED = 64, 2026
 VNNI_FLAGS = {"avx512_vnni", "avx_vnni"}  # /proc/cpuinfo flags of the x86 8-bit dot-product instructions
 
 
-def weight_type(cpu_flags: set[str] | None = None) -> str:
+def weight_type(cpu_flags: set[str] | frozenset[str] | None = None) -> str:
     """The int8 weights' type for this machine's CPU (`cpu_flags`: its /proc/cpuinfo flags, read when None).
     Signed ("QInt8", onnxruntime's fastest kernels) where the CPU has VNNI; unsigned ("QUInt8") elsewhere:
     without VNNI, onnxruntime's u8 x s8 kernels (AVX2) add pairs of products in saturating 16-bit sums, and the
@@ -53,15 +54,17 @@ def weight_type(cpu_flags: set[str] | None = None) -> str:
     return "QInt8" if flags & VNNI_FLAGS else "QUInt8"
 
 
-def _cpu_flags() -> set[str]:
-    """The CPU feature flags Linux reports (empty elsewhere: the unsigned weights, right on every CPU)."""
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    """The CPU feature flags Linux reports (empty elsewhere: the unsigned weights, right on every CPU), read once:
+    every embedder load asks for them several times (its identity, the int8 file's marker)."""
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("flags"):
-                return set(line.partition(":")[2].split())
+                return frozenset(line.partition(":")[2].split())
     except OSError:
         pass
-    return set()
+    return frozenset()
 
 
 def recipe() -> dict[str, Any]:
