@@ -244,7 +244,8 @@ def _no_report_note(set_name: str | None, want_year: int | None, candidates: lis
 
 def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions: list[str], reports) -> str | None:
     """Add to `years` and `asked` the relative words (今年/去年) and periods (十四五/这五年) of the question;
-    returns the role a period forces ("outcome" for a closed one, "target" for one that starts), else None.
+    returns the role a period forces ("outcome" for a closed one, "target" for one that starts), or the year of the
+    newest report alone forces (target), else None.
 
     Relative words count from the newest report of the regions asked (of the corpus when none is named).
     A period is reviewed by the report after it (the role becomes outcome) and planned by the report of its
@@ -254,7 +255,8 @@ def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions:
     pool = [r.year for r in reports if not regions or r.region in regions or r.province in regions]
     latest = max(pool) if pool else None
     forced = None
-    for t in question_times(text, latest):
+    times = question_times(text, latest)
+    for t in times:
         if t.is_period and latest is not None:
             y, forced = _period_report(t, set(pool), latest)
         elif not t.is_period and t.start not in years and not _YEAR.search(text):
@@ -264,6 +266,10 @@ def _resolve_times(text: str, years: list[int], asked: dict[int, Time], regions:
         if y not in years:
             years.append(y)
             asked[y] = t
+    if forced is None and latest is not None and times == [Time(latest, latest)] and not _YEAR.search(text):
+        # 今年, counted from the newest report, is that report's own year: no report reviews it yet, and the one
+        # that speaks of it speaks of plans, whatever the wording ("今年外贸想增长多少")
+        forced = "target"
     return forced
 
 

@@ -69,6 +69,18 @@ def test_roles_say_outcome_or_target():
     assert plan_query("济南2024年GDP增长目标", CORPUS).groups[0].role == "target"
 
 
+def test_this_year_is_the_newest_reports_plan_whatever_the_wording():
+    """今年 counts from the region's newest report: that report's own year, which no report reviews yet, so the
+    question is about its plans even when worded like an outcome (增长多少); 去年 stays a review."""
+    for question in ("济南今年GDP想增长多少?", "济南今年GDP增长多少"):
+        plan = plan_query(question, CORPUS)
+        assert not plan.missing, plan.missing
+        [group] = plan.groups
+        assert group.report_ids == ["济南-2024"] and group.role == "target", question
+    [group] = plan_query("济南去年GDP增长多少", CORPUS).groups
+    assert group.report_ids == ["济南-2024"] and group.role == "outcome"
+
+
 @pytest.mark.parametrize(
     "question, groups, missing",
     [
