@@ -159,8 +159,11 @@ def _pick(candidates: list[Report], y: int | None, years: _Years) -> tuple[list[
         order = [y]
     elif role == "outcome":  # a report never holds the outcomes of its own year
         order = [y + 1]
-    else:
-        order = [y, y + 1]
+    else:  # either reading: the year's own report (its plans) and the next one (its outcomes) are both searched
+        both = [r for r in candidates if r.year in (y, y + 1)]
+        if both:
+            return both, (both[0].year if len({r.year for r in both}) == 1 else None)
+        order = []
     for want in order:
         chosen = [r for r in candidates if r.year == want]
         if chosen:
@@ -202,9 +205,15 @@ def _add_groups(plan: QueryPlan, region_sets: list[tuple[str | None, list[Report
             if not chosen:
                 plan.missing.append(_no_report_note(set_name, want_year, candidates, years))
                 continue
-            label = (set_name or "全部地区") + (f" {report_year}年报告" if report_year else "")
+            chosen_years = sorted({r.year for r in chosen})
+            both = want_year is not None and chosen_years == [want_year, want_year + 1]
+            label = (set_name or "全部地区") + (
+                f" {'、'.join(map(str, chosen_years))}年报告" if report_year or both else ""
+            )
             if want_year is None:
                 role = plan.role
+            elif both:  # the year's own report and the next: section roles tell plans from outcomes
+                role = "any"
             elif report_year is None:  # a horizon year ("到2030年"): a goal the reports set
                 role = "target"
             else:  # with a report year given, the time the question states (去年, 过去五年) says review or plan

@@ -137,3 +137,16 @@ def test_a_report_year_given_keeps_the_time_the_question_states():
     assert (group.time.start, group.role) == (2024, "outcome")
     [group] = plan_query("石家庄的重点工作", CORPUS, year=2023).groups  # no time stated: the report's own year
     assert (group.time.start, group.role) == (2023, "target")
+
+
+def test_a_year_of_either_reading_searches_its_own_report_and_the_next():
+    """Without plan or outcome words, "2023年…" may ask the 2023 report's plans or the 2024 report's review of
+    2023: with both at hand both are searched (the sections' roles decide); a worded role still picks one."""
+    corpus = Corpus(reports=[_report("保定", "保定市", "河北省", 2023), _report("保定", "保定市", "河北省", 2024)])
+    [group] = plan_query("保定2023年的经济增速是多少", corpus).groups
+    assert group.report_ids == ["保定-2023", "保定-2024"] and group.role == "any"
+    assert "2023、2024年报告" in group.label and group.time is not None and group.time.start == 2023
+    assert plan_query("保定2023年GDP增长目标", corpus).groups[0].report_ids == ["保定-2023"]
+    assert plan_query("保定2023年GDP实际增长了多少", corpus).groups[0].report_ids == ["保定-2024"]
+    [group] = plan_query("保定2024年的经济增速是多少", corpus).groups  # no 2025 report: its own only
+    assert group.report_ids == ["保定-2024"]
