@@ -39,5 +39,9 @@ class LimitError(GovQAError):
     """An input (file, upload, question) is larger than a configured limit; the message names the setting."""
 
 
+class QuestionError(GovQAError):
+    """A question that cannot be asked: it has no text."""
+
+
 class BusyError(GovQAError):
     """Another process is writing to the data dir and the caller asked not to wait for it."""

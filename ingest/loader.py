@@ -72,7 +72,7 @@ def read_report_file(path: Path, manifest: Manifest | None = None, limits: Limit
                 error = IngestError(
                     exc.message,
                     path=doc.label,
-                    fix="state the year and region in the report's title line, e.g. 2025年石家庄市政府工作报告 (a file "
+                    fix=f"state the {_missing(exc)} in the report's title line, e.g. 2025年石家庄市政府工作报告 (a file "
                     "uploaded in the UI: edit it and upload it again); or "
                     + manifest_fix(path, manifest.path if manifest else None, exc.region, exc.year),
                 )
@@ -271,3 +271,8 @@ def _folder_manifest(folder: Path) -> Manifest | None:
 
 def _manifest_for(path: Path, manifest: Path | None) -> Manifest | None:
     return load_manifest(Path(manifest)) if manifest else _folder_manifest(path.parent)
+
+
+def _missing(exc: MissingFacts) -> str:
+    """What the report's text lacks, in the words of the fix: the year, the region, or both."""
+    return " and ".join(name for name, value in (("year", exc.year), ("region", exc.region)) if value is None) or "year"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,19 @@ class Manifest:
 def load_manifest(path: Path) -> Manifest:
     """Parse and check `path`; ManifestError naming the problem and the fix."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ManifestError(f"cannot read the manifest: {exc}", path=str(path), fix="check the path") from exc
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(
-            f"not valid TOML: {exc}", path=str(path), fix="fix the syntax (see README, 'The manifest')"
-        ) from exc
+        placeholder = re.search(r"<[^<>\n]*>", text)
+        fix = (
+            f"replace the placeholder {placeholder.group(0)} with the value (a year is a bare number: year = 2025)"
+            if placeholder
+            else "fix the syntax (see README, 'The manifest')"
+        )
+        raise ManifestError(f"not valid TOML: {exc}", path=str(path), fix=fix) from exc
     tables = data.get("report", [])
     if not isinstance(tables, list):
         raise ManifestError(

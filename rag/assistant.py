@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal, overload
 
-from ingest.errors import LimitError
+from ingest.errors import LimitError, QuestionError
 from ingest.model import Corpus, Paragraph, Report
 from rag.answering.answer import extractive_answer, llm_answer_checked
 from rag.answering.extractive import ExtractiveAnswerer
@@ -86,7 +86,12 @@ class Assistant:
 
     # --- retrieval and answers --------------------------------------------------------------------
     def check_question(self, question: str) -> None:
-        """Refuse a question longer than GOVQA_MAX_QUESTION_CHARS before any work (LimitError naming the setting)."""
+        """Refuse an empty question (QuestionError) and one longer than GOVQA_MAX_QUESTION_CHARS (LimitError naming
+        the setting) before any work."""
+        if not question.strip():
+            raise QuestionError(
+                "the question is empty", fix='ask a question in Chinese, e.g. "济南2024年GDP增长目标是多少?"'
+            )
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise LimitError(

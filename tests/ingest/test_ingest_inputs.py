@@ -117,6 +117,20 @@ def test_the_manifest_lines_from_the_fix_work(tmp_path):
     assert (report.id, report.provenance["year"]) == ("石家庄-2025", "manifest")
 
 
+def test_the_fix_asks_for_what_is_missing_and_a_placeholder_copied_as_is_is_named(tmp_path):
+    """Only the year is missing from 001: the fix asks for the year. Its lines pasted unedited are not valid TOML; the
+    manifest error then names the placeholder to replace, not only a line and column."""
+    copy = tmp_path / "fragment.txt"
+    shutil.copy(SEED_001, copy)
+    with pytest.raises(IngestError) as err:
+        load_report_file(copy)
+    assert "state the year in" in err.value.fix and "year and region" not in err.value.fix
+    (tmp_path / "manifest.toml").write_text("\n".join(err.value.fix.splitlines()[1:]), encoding="utf-8")
+    with pytest.raises(ManifestError) as bad:
+        load_report_file(copy)
+    assert "<报告年份，如 2025>" in bad.value.fix and "year = 2025" in bad.value.fix
+
+
 def test_no_year_and_no_region(tmp_path):
     path = tmp_path / "anon.txt"
     path.write_text(

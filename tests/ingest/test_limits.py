@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ingest.errors import LimitError
+from ingest.errors import LimitError, QuestionError
 from rag import Assistant, Settings
 from rag.index.build import update
 
@@ -89,6 +89,14 @@ def test_a_question_over_the_limit_is_refused_by_ask_and_retrieve(bm25_assistant
             call(long)
         assert f"{len(long)} characters" in err.value.message and "GOVQA_MAX_QUESTION_CHARS" in err.value.message
     assert not bm25_assistant.ask("济南2024年GDP增长目标是多少?" + " " * 470).refused  # 500 and under: answered
+
+
+def test_an_empty_question_is_an_error_not_an_answer(bm25_assistant):
+    for question in ("", "  \n"):
+        for call in (bm25_assistant.ask, bm25_assistant.retrieve):
+            with pytest.raises(QuestionError) as err:
+                call(question)
+            assert "empty" in err.value.message and err.value.fix
 
 
 def test_cli_and_ui_show_the_question_limit(bm25_assistant, monkeypatch):
