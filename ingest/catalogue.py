@@ -11,7 +11,8 @@ COLUMNS = ("region", "year", "level", "province", "paragraphs", "chars", "warnin
 
 
 def catalogue_rows(corpus: Corpus) -> list[dict]:
-    """Rows with keys region, year, level (Chinese label), province, paragraphs, chars, warnings, id.
+    """Rows with keys region, year, level (Chinese label), province, paragraphs, chars, warnings, id, source (the file
+    it came from) and provenance (where each detected field was read: title, text, manifest, csv, …).
 
     Reports come first in corpus order; then compilation entries whose text is not in the corpus
     (paragraphs 0, warning "仅见于目录，无正文", id "").
@@ -33,6 +34,8 @@ def catalogue_rows(corpus: Corpus) -> list[dict]:
                 "chars": r.chars,
                 "warnings": "；".join(warnings),
                 "id": r.id,
+                "source": r.source,
+                "provenance": dict(r.provenance),
             }
         )
     from .gazetteer import gazetteer
@@ -52,6 +55,8 @@ def catalogue_rows(corpus: Corpus) -> list[dict]:
                 "chars": 0,
                 "warnings": LISTED_ONLY,
                 "id": "",
+                "source": item.source,
+                "provenance": {},
             }
         )
     return rows

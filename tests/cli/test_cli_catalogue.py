@@ -89,6 +89,16 @@ def test_json_prints_every_row_and_field(data_dir):
     assert json.loads(out) == rows(data_dir)
 
 
+def test_json_says_which_file_each_report_came_from_and_where_its_fields_were_read(data_dir):
+    """With files named 新建文档.docx a user needs the source to tell reports apart, and the provenance to see what the
+    manifest decided: the sample 石家庄 fragment's year is the manifest's."""
+    by_id = {r["id"]: r for r in json.loads(govqa(data_dir, "catalogue", "--json", columns=200)) if r["id"]}
+    fragment = by_id["石家庄-2025"]
+    assert fragment["source"].endswith("001_152e24060be9d9c2.txt")
+    assert fragment["provenance"]["year"] == "manifest"
+    assert all(r["source"] and r["provenance"].get("region") for r in by_id.values())
+
+
 @pytest.mark.skipif(not (EXTRA / LONG_NAME_CSV).exists(), reason="../shared/corpus-extra is not present")
 def test_long_region_id_is_whole_at_80(data_dir):
     ids = [r["id"] for r in rows(data_dir) if r["region"] == "宁夏回族自治区"]

@@ -194,7 +194,9 @@ def test_catalogue_rows(corpus):
     rows = catalogue_rows(corpus)
     assert len(rows) == 11 + 16
     assert all(
-        set(row) == {"region", "year", "level", "province", "paragraphs", "chars", "warnings", "id"} for row in rows
+        set(row)
+        == {"region", "year", "level", "province", "paragraphs", "chars", "warnings", "id", "source", "provenance"}
+        for row in rows
     )
     by_id = {row["id"]: row for row in rows if row["id"]}
     assert by_id["内江-2024"]["warnings"].startswith("正文不完整（截断）")
