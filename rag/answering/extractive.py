@@ -51,13 +51,16 @@ class ExtractiveAnswerer:
         self.sentences = index.sentences if scorer.mode == "dense" else None
         self.report_sentences = ReportSentences(index.sentences)
 
-    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
-        """The candidate sentences of every group, their feature rows and their probabilities."""
+    def score(
+        self, question: str, retrieval: Retrieval, figure_wanted: float
+    ) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+        """The candidate sentences of every group, their feature rows and their probabilities (`figure_wanted`:
+        the scorer's P(the question wants a figure))."""
         view = QuestionView.of(
             question,
             group_names(retrieval.groups),
             self.index.keyword.idf,
-            self.scorer.figure_wanted(question),
+            figure_wanted,
             self.scorer.associations,
         )
         cands = candidates(view, retrieval.groups, self.sentences, retrieval.qvec, self.times)
@@ -65,11 +68,11 @@ class ExtractiveAnswerer:
         return cands, x, self.scorer.predict(x)
 
     def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
-        cands, x, probs = self.score(question, retrieval)
+        wanted = self.scorer.figure_wanted(question)
+        cands, x, probs = self.score(question, retrieval, wanted)
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
         rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
         answerable, confident = (group_probabilities(rows, m) for m in (self.scorer.answerable, self.scorer.confident))
-        wanted = self.scorer.figure_wanted(question)
         return compose(retrieval, cands, probs, answerable, self.scorer.policy, confident, wanted)
 
 

@@ -159,11 +159,11 @@ def _pick(candidates: list[Report], y: int | None, years: _Years) -> tuple[list[
         order = [y]
     elif role == "outcome":  # a report never holds the outcomes of its own year
         order = [y + 1]
-    else:  # either reading: the year's own report (its plans) and the next one (its outcomes) are both searched
-        both = [r for r in candidates if r.year in (y, y + 1)]
-        if both:
-            return both, (both[0].year if len({r.year for r in both}) == 1 else None)
-        order = []
+    else:  # either reading: the year's own report (its plans) and the next one (its outcomes), both when at hand
+        order = [y, y + 1]
+        both = [r for r in candidates if r.year in order]
+        if len({r.year for r in both}) > 1:
+            return both, None
     for want in order:
         chosen = [r for r in candidates if r.year == want]
         if chosen:
