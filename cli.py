@@ -368,7 +368,9 @@ def eval_run(
 @eval_app.command("fit")
 def eval_fit(
     items: Path | None = typer.Option(None, "--items", help="Training questions (default eval/questions.jsonl)."),
-    out: Path | None = typer.Option(None, "--out", help="Model file (default rag/models/answerability.json)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Model file (default rag/answering/models/answerability.json)."
+    ),
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Also report leave-one-report-out cross-validation."),
 ):
     """Fit the extractive answerer's answerability model on the training questions (never on the frozen set)."""

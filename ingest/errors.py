@@ -40,7 +40,7 @@ class LimitError(GovQAError):
 
 
 class QuestionError(GovQAError):
-    """A question that cannot be asked: it has no text."""
+    """A question that cannot be asked: it has no text, or no Chinese to search the reports with."""
 
 
 class BusyError(GovQAError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,8 @@ from rag.index.store import LoadedIndex, load_index
 from rag.retrieval.retrieve import Retrieval, Retriever
 from rag.settings import Settings, load_settings
 from rag.types import Answer, AnswerStream, Hit
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class Assistant:
@@ -86,11 +89,17 @@ class Assistant:
 
     # --- retrieval and answers --------------------------------------------------------------------
     def check_question(self, question: str) -> None:
-        """Refuse an empty question (QuestionError) and one longer than GOVQA_MAX_QUESTION_CHARS (LimitError naming
-        the setting) before any work."""
+        """Refuse an empty question or one without Chinese (QuestionError) and one longer than
+        GOVQA_MAX_QUESTION_CHARS (LimitError naming the setting) before any work."""
         if not question.strip():
             raise QuestionError(
                 "the question is empty", fix='ask a question in Chinese, e.g. "济南2024年GDP增长目标是多少?"'
+            )
+        if not _CJK.search(question):
+            raise QuestionError(
+                "the question has no Chinese characters: the reports are Chinese and are searched by their words, "
+                "so an English question only finds unrelated paragraphs",
+                fix='ask in Chinese, e.g. "北京2026年GDP增长目标是多少?"',
             )
         limit = self.settings.max_question_chars
         if len(question) > limit:

@@ -21,7 +21,7 @@ from rag.answering.numbers import extract_numbers, number_supported
 from rag.index.sentences import SentenceTable, split_sentences
 from rag.index.tokenize import tokens
 from rag.retrieval.plan import Group
-from rag.retrieval.timeline import Time, paragraph_times, role, time_at
+from rag.retrieval.timeline import Time, paragraph_times, role, section_role, time_at
 from rag.types import Hit
 
 FEATURES = (
@@ -34,7 +34,8 @@ FEATURES = (
     "lexical_gap",  # lexical minus the group's best
     "characters_gap",  # characters minus the group's best
     "rarest_terms",  # share of the question's two rarest content words (highest IDF) found in the sentence
-    "associated",  # like lexical, but a question word also counts when a report word learned to go with it is there
+    "associated",  # like lexical, but a question word missing from the sentence also counts, by the strength of the
+    # report words learned to go with it that the sentence holds, all of them together (see QuestionView.associated)
     "has_figure",  # the sentence states a figure
     "figure_fit",  # has_figure x the probability that the question wants a figure
     "time_match",  # the sentence speaks about the year or period the question asks about
@@ -116,6 +117,13 @@ class QuestionView:
         return sum(w for t, w in self.weights.items() if t in low) / total if total else 0.0
 
     def associated(self, low: str) -> float:
+        """IDF-weighted share of the question's words the sentence holds, itself or through learned associations.
+
+        A missing question word counts with the chance that at least one of its associated report words in the
+        sentence stands for it, each independently (noisy-OR: 1 - prod(1 - strength)). With the strongest alone, a
+        word that goes with almost every answer (增速 -> 增长, strength 0.7) gave every growth sentence nearly the
+        credit of the one naming the indicator (增速 -> 增长, 生产总值, 地区 ...), so the literal 增速 of
+        数字经济增速 won over 地区生产总值增长5% (eval/RESULTS.md, thirteenth session)."""
         total = sum(self.weights.values())
         if not total:
             return 0.0
@@ -123,8 +131,12 @@ class QuestionView:
         for t, w in self.weights.items():
             if t in low:
                 got += w
-            else:
-                got += w * max((a for word, a in self.associations.get(t, {}).items() if word in low), default=0.0)
+                continue
+            miss = 1.0
+            for word, strength in self.associations.get(t, {}).items():
+                if word in low:
+                    miss *= 1.0 - strength
+            got += w * (1.0 - miss)
         return got / total
 
     @cached_property
@@ -153,6 +165,12 @@ def _within(t: Time, asked: list[Time]) -> bool:
     return not t.is_period and any(a.is_period and a.start <= t.start <= a.end for a in asked)
 
 
+def _section_role(hit: Hit) -> str | None:
+    """The role of the hit's top section when its title's times are all reviewed or all planned
+    ("二、“十五五”时期目标任务和2026年工作安排": plan): the role of a sentence there whose text names no time."""
+    return section_role(hit.section.split(" > ")[0], hit.year)
+
+
 def candidates(
     view: QuestionView,
     groups: list[tuple[Group, list[Hit]]],
@@ -177,7 +195,9 @@ def candidates(
                 has_fig = 1.0 if extract_numbers(text) else 0.0
                 match = 1.0 if asked and st is not None and st in asked else 0.0
                 conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
-                srole = role(st, hit.year) if st is not None else None
+                srole = role(st, hit.year) if st is not None else _section_role(hit)
+                if st is None and asked and srole is not None and role(asked[0], hit.year) not in (None, srole):
+                    conflict = 1.0  # no time of its own, in a section all of whose times are on the other side
                 x = np.array(
                     [
                         dense or 0.0,

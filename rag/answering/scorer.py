@@ -113,8 +113,9 @@ def figure_probability(question: str, ngrams: dict[str, float], intercept: float
 
 
 def load_scorer(mode: str | None = None, path: Path | None = None) -> Scorer:
-    """The scorer for 'dense' (needs sentence vectors) or 'lexical' answering; None: the mode the fit found
-    best by cross-validation on the training questions (the file's "preferred")."""
+    """The scorer for 'dense' (needs sentence vectors) or 'lexical' answering; None: the mode the fit prefers on
+    the training questions (the file's "preferred": the lexical one unless the dense one cross-validates better
+    beyond one standard error, eval.fit.prefer)."""
     path = Path(path or DEFAULT_PATH)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

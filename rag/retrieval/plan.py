@@ -90,6 +90,7 @@ def _asked_regions(
         if not hits:
             plan.missing.append(f"库中没有{region}的报告")
             return None
+        _note_other_regions(plan, text, hits, names, reports)
         return hits
     everything = {**other, **listed_names, **province_names, **region_names}
     asked = find_places(text, everything)
@@ -110,6 +111,20 @@ def _asked_regions(
     if named_any and not asked:  # every region the question names is missing from the corpus
         return None
     return asked
+
+
+def _note_other_regions(plan: QueryPlan, text: str, chosen: list[str], names: NameTables, reports: list[Report]):
+    """The region argument wins over the question; a corpus region the question names outside it is said so
+    (a filter left on in the UI, or `--region 广东` beside a question about 北京, must not answer silently)."""
+    inside = (
+        set(chosen)
+        | {r.region for r in reports if r.province in chosen}
+        | {r.province for r in reports if r.region in chosen}
+    )
+    named = find_places(text, {**names.regions, **names.provinces})
+    outside = [n for n in named if n not in inside]
+    if outside:
+        plan.missing.append(f"问题提到{'、'.join(outside)}，但只检索了所选地区{'、'.join(chosen)}的报告")
 
 
 @dataclass

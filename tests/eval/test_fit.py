@@ -37,6 +37,31 @@ def test_frozen_set_is_large_and_varied_enough():
     assert sum(i["type"] == "comparison" for i in items) >= 10
 
 
+def _results(right: range, n: int = 100):
+    from eval.metrics import QuestionResult
+
+    answerable = [
+        QuestionResult(
+            str(i), "fact", False, False, True, True, 1.0, i in right, True, False, False, 1.0, 1.0, 1.0, 0.0
+        )
+        for i in range(n)
+    ]
+    refuse = [QuestionResult("r", "fact", True, True, None, None, None, None, True, None, False, None, None, None, 0.0)]
+    return answerable + refuse
+
+
+def test_the_simpler_mode_is_kept_unless_the_other_is_better_beyond_the_noise():
+    from eval.fit import SIMPLER, prefer
+
+    other = "dense"
+    # the two modes right on different questions (82 and 80 of 100, 38 apart): the gap is within the noise
+    mode, why = prefer({other: _results(range(82)), SIMPLER: _results(range(20, 100))})
+    assert mode == SIMPLER and "within one SE" in why
+    mode, why = prefer({other: _results(range(95)), SIMPLER: _results(range(25, 95))})
+    assert mode == other and "beyond one SE" in why
+    assert prefer({other: _results(range(70)), SIMPLER: _results(range(80))})[0] == SIMPLER
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # builds an fp32 e5 sample index first: ~4 min alone, more on a loaded machine
 def test_refitting_reproduces_the_shipped_model(tmp_path_factory, tmp_path):

@@ -99,6 +99,16 @@ def test_an_empty_question_is_an_error_not_an_answer(bm25_assistant):
             assert "empty" in err.value.message and err.value.fix
 
 
+def test_a_question_without_chinese_is_an_error_naming_the_fix(bm25_assistant):
+    """An English question found unrelated paragraphs and quoted them (a new user's trial): the reports are searched
+    by their Chinese words."""
+    for question in ("What is Jinan's GDP growth target for 2024?", "GDP 2024?"):
+        with pytest.raises(QuestionError) as err:
+            bm25_assistant.ask(question)
+        assert "Chinese" in err.value.message and "ask in Chinese" in err.value.fix
+    assert not bm25_assistant.ask("济南2024年GDP目标?").refused  # Latin letters beside Chinese are fine
+
+
 def test_cli_and_ui_show_the_question_limit(bm25_assistant, monkeypatch):
     import cli
     import ui

@@ -196,3 +196,53 @@ def test_a_question_about_the_five_years_is_answered_with_the_periods_figure(ext
     blocks = _headed_quotes(a.text)
     assert any(label.startswith("回顾“十四五”") and figure in quote for label, quote in blocks), a.text
     assert not any(label == "回顾2025年" for label, _ in blocks), a.text
+
+
+# Measured in the thirteenth session: before the noisy-OR associations none of the seven questions below was answered
+# right, after it four are. These three are not, and stay as the known gap.
+_LITERAL_GAP = pytest.mark.xfail(
+    reason="issue 11's open gap: a sentence holding the question's own word (增速) for another indicator "
+    "(税收收入增速, 农民收入增速, 数字经济增加值增长) still outranks 地区生产总值增长, which holds it only through "
+    "learned associations (eval/RESULTS.md, thirteenth session)",
+    strict=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "report_id", "figure"),
+    [
+        ("广东去年经济增速多少", "广东-2026", "地区生产总值增长3.9%"),
+        ("四川去年经济增长多少", "四川-2026", "地区生产总值67665亿元，增长5.5%"),
+        pytest.param("宁夏去年GDP增速", "宁夏-2026", "增长5.3%", marks=_LITERAL_GAP),
+        pytest.param("吉林去年GDP增速是多少", "吉林-2026", "地区生产总值增长5%", marks=_LITERAL_GAP),
+    ],
+)
+def test_last_years_growth_in_everyday_words_quotes_the_regions_gdp(extra, question, figure, report_id):
+    """增速/经济增长 for the economy is the region's GDP growth: a sentence holding the literal 增速 of another
+    indicator (数字经济、农民收入增速) used to win over 地区生产总值增长 (eval/RESULTS.md, thirteenth session)."""
+    a = extra.ask(question)
+    assert not a.refused and _cited(a, report_id, figure), a.text
+    assert any(label == "回顾2025年" and figure in quote for label, quote in _headed_quotes(a.text)), a.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        pytest.param("北京和广东哪个去年经济增速更高", {"北京": "增长5.4%", "广东": "增长3.9%"}, marks=_LITERAL_GAP),
+        ("吉林和辽宁去年GDP增速谁高", {"吉林": "地区生产总值增长5%", "辽宁": "地区生产总值增长3.7%"}),
+    ],
+)
+def test_a_comparison_of_last_years_growth_quotes_each_sides_gdp(extra, question, sides):
+    a = extra.ask(question)
+    lines = [ln for ln in a.text.splitlines() if ln.startswith("- ")]
+    assert len(lines) == 2, a.text
+    for region, figure in sides.items():
+        assert any(region in ln and figure in ln for ln in lines), a.text
+
+
+def test_a_sentence_without_a_time_in_a_planning_section_is_not_last_years_answer(extra):
+    """辽宁去年GDP增长多少: 2025's 增长3.7%, and not the 十五五 target 年均增长5%左右 that follows in the section
+    "“十五五”时期目标任务和2026年工作安排" (the sentence names no time; its section says it plans)."""
+    a = extra.ask("辽宁去年GDP增长多少")
+    assert _cited(a, "辽宁-2026", "地区生产总值增长3.7%"), a.text
+    assert "年均增长5%左右" not in a.text

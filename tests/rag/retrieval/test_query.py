@@ -64,6 +64,17 @@ def test_explicit_filters_win_over_the_question():
     assert plan.groups == [] and plan.missing == ["库中没有杭州的报告"]
 
 
+def test_a_region_filter_beside_a_question_about_another_region_says_so():
+    """The filter wins, but a corpus region the question names outside it is noted, not answered silently; a city of
+    the chosen province, or the chosen city's province, is inside it."""
+    plan = plan_query("济南的GDP目标是多少", CORPUS, region="保定")
+    assert [g.report_ids for g in plan.groups] == [["保定-2023"]]
+    assert plan.missing == ["问题提到济南市，但只检索了所选地区保定市的报告"]
+    assert plan_query("保定2023年GDP目标是多少", CORPUS, region="保定").missing == []
+    assert plan_query("保定2023年GDP目标是多少", CORPUS, region="河北").missing == []
+    assert plan_query("河北2023年的目标", CORPUS, region="保定").missing == []
+
+
 def test_roles_say_outcome_or_target():
     assert plan_query("济南2023年GDP增长多少", CORPUS).groups[0].role == "outcome"
     assert plan_query("济南2024年GDP增长目标", CORPUS).groups[0].role == "target"
