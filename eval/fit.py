@@ -375,7 +375,7 @@ def prefer(per_question: dict[str, list[QuestionResult]], seed: int = 0) -> tupl
 
     The score is key accuracy + citation precision + refusal recall - false refusals. The one-standard-error rule:
     the simpler mode stays unless another beats it by more than the bootstrap standard error of their difference.
-    Near-ties flip on small feature changes (0.010 apart with a standard error of 0.035 in the thirteenth session),
+    Near-ties flip on small feature changes (0.010 apart with a standard error of 0.033 in the thirteenth session),
     and each flip changes many answers for no measured gain."""
     scores = {m: _cv_score(summarize(r)) for m, r in per_question.items()}
     best = max(scores, key=lambda m: scores[m])
