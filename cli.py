@@ -317,6 +317,7 @@ def eval_run(
 ):
     """Ask every eval question, score the answers, write a run file (JSON + PNG chart) and print the summary."""
     from eval.config import EvalConfig, load_config
+    from eval.metrics import CEILING_FALSE_REFUSALS
     from eval.run import run_eval
 
     try:
@@ -355,6 +356,15 @@ def eval_run(
         console.print(
             f"baseline (quote the top retrieved paragraph of each group whole): key_accuracy {base:.3f} "
             f"vs {result.summary['key_accuracy']:.3f}",
+            soft_wrap=True,
+        )
+    ceiling, auc = (result.summary.get(k) for k in ("refusal_ceiling", "answerability_auc"))
+    if ceiling is not None:
+        console.print(
+            f"refusal ceiling: a stricter refusal threshold on the answerability could refuse at most {ceiling:.3f} "
+            f"of the questions to refuse within {CEILING_FALSE_REFUSALS:.0%} answerable refused "
+            f"(now {result.summary['refusal_recall']:.3f}; answerability AUC "
+            + (f"{auc:.3f})" if auc is not None else "n/a)"),
             soft_wrap=True,
         )
     t = data["timings"]

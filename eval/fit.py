@@ -18,7 +18,9 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ from rag.answering.evidence import (
     group_names,
 )
 from rag.answering.evidence import group_rows as evidence_group_rows
-from rag.answering.extractive import compose, select
+from rag.answering.extractive import Candidate, announced_items, compose, select, with_quoted
 from rag.answering.scorer import DEFAULT_PATH, LinearModel, Policy, figure_probability, mode_features
 from rag.answering.standout import ReportSentences
 from rag.retrieval.retrieve import Retrieval
@@ -80,6 +82,8 @@ class Sample:
     fold: str
     view: QuestionView
     standouts: list[float]  # per retrieval group: ReportSentences.standout
+    # the items a quoted sentence announces (rag.answering.extractive.announced_items), quoted as the answerer does
+    items: Callable[[Candidate], list[Candidate]] | None = None
 
 
 def collect(assistant, items: list[EvalItem]) -> list[Sample]:
@@ -104,7 +108,20 @@ def collect(assistant, items: list[EvalItem]) -> list[Sample]:
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         fold = sorted(evidence_reports)[0] if evidence_reports else reports[n % len(reports)]
         standouts = report_sentences.standouts(retrieval.qvec, retrieval.groups)
-        out.append(Sample(item, gold_paragraphs(item, corpus), retrieval, cands, x, y, fold, view, standouts))
+        out.append(
+            Sample(
+                item,
+                gold_paragraphs(item, corpus),
+                retrieval,
+                cands,
+                x,
+                y,
+                fold,
+                view,
+                standouts,
+                partial(announced_items, corpus),
+            )
+        )
     return out
 
 
@@ -205,24 +222,33 @@ class Scored:
     figure_wanted: float = 0.0  # P(the question wants a figure), from the figure model of the same fit
 
 
-def _text(sample: Sample, sc: Scored, policy: Policy) -> str:
+def _composed(sample: Sample, sc: Scored, policy: Policy) -> tuple[str, list]:
+    """The answer text and the picks it quotes ("" and [] when the catalogue refuses)."""
     if not sample.retrieval.plan.groups:
-        return ""
-    return compose(sample.retrieval, sample.cands, sc.probs, sc.answerable, policy, sc.confident, sc.figure_wanted)[0]
+        return "", []
+    return compose(
+        sample.retrieval, sample.cands, sc.probs, sc.answerable, policy, sc.confident, sc.figure_wanted, sample.items
+    )
 
 
-def answer_of(sample: Sample, sc: Scored, policy: Policy, text: str | None = None):
-    """The checked Answer the extractive answerer gives with this model and policy."""
-    text = _text(sample, sc, policy) if text is None else text
-    return finish(sample.item.question, text, sample.retrieval, "extractive", [], time.perf_counter())
+def answer_of(sample: Sample, sc: Scored, policy: Policy, composed: tuple[str, list] | None = None):
+    """The checked Answer the extractive answerer gives with this model and policy (`composed`: _composed's result,
+    when already computed)."""
+    text, picks = _composed(sample, sc, policy) if composed is None else composed
+    # the paragraphs of quoted list items join the retrieval, as the answerer adds them
+    answer = finish(
+        sample.item.question, text, with_quoted(sample.retrieval, picks), "extractive", [], time.perf_counter()
+    )
+    answer.answerability = min(sc.answerable, default=None) if sample.retrieval.plan.groups else None
+    return answer
 
 
 def scored(sample: Sample, sc: Scored, policy: Policy, memo: dict):
     """evaluate(answer_of(...)), computed once per distinct answer text (many policies give the same one)."""
-    text = _text(sample, sc, policy)
-    key = (sample.item.id, text)
+    composed = _composed(sample, sc, policy)
+    key = (sample.item.id, composed[0])
     if key not in memo:
-        memo[key] = evaluate(sample.item, answer_of(sample, sc, policy, text), sample.gold)
+        memo[key] = evaluate(sample.item, answer_of(sample, sc, policy, composed), sample.gold)
     return memo[key]
 
 
@@ -410,6 +436,8 @@ def _cv_metrics(summary: dict) -> dict:
             "citation_precision",
             "citation_recall",
             "number_grounding",
+            "answerability_auc",
+            "refusal_ceiling",
         )
     }
 

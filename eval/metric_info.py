@@ -16,6 +16,8 @@ QUALITY = (
     "citation_recall",
     "number_grounding",
 )
+# the refusal signal's diagnostics (eval.metrics.answerability_auc, refusal_ceiling): shown, gated only when asked
+DIAGNOSTIC = ("answerability_auc", "refusal_ceiling")
 LATENCY = ("latency_p50", "latency_p95")
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", "answerable_framed", *LATENCY})
 DEFAULT_THRESHOLD = 0.02  # absolute drop allowed for each quality metric; latency is not gated by default
@@ -35,4 +37,4 @@ def default_thresholds() -> dict[str, float]:
 
 
 def known_metrics() -> tuple[str, ...]:
-    return QUALITY + LATENCY
+    return QUALITY + DIAGNOSTIC + LATENCY

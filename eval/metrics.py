@@ -186,6 +186,7 @@ class QuestionResult:
     citation_recall: float | None
     number_grounding: float | None
     seconds: float
+    answerability: float | None = None  # Answer.answerability: the answerer's score of its evidence
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -211,6 +212,7 @@ def evaluate(item: EvalItem, answer: Answer, gold: list[str], k: int = 5) -> Que
         citation_recall=citation_recall(item, answer, gold) if grounded else None,
         number_grounding=number_grounding(answer) if grounded else None,
         seconds=answer.seconds,
+        answerability=answer.answerability,
     )
 
 
@@ -225,6 +227,42 @@ def _percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+# --- how far a refusal threshold could go ---------------------------------------------------------
+
+CEILING_FALSE_REFUSALS = 0.05  # the issue's bar for answerable questions refused
+
+
+def answerability_auc(results: list[QuestionResult]) -> float | None:
+    """How well the answerability score ranks answerable above unanswerable questions (ROC AUC, ties count half),
+    over the questions it scored; None without both kinds."""
+    pos = [r.answerability for r in results if r.answerability is not None and not r.refuse]
+    neg = [r.answerability for r in results if r.answerability is not None and r.refuse]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def refusal_ceiling(results: list[QuestionResult], max_false: float = CEILING_FALSE_REFUSALS) -> float | None:
+    """The highest refusal recall any stricter refusal threshold on the answerability could reach while refusing at
+    most `max_false` of the answerable questions: refused at threshold t = refused already, or scored below t.
+
+    Whether a refusal bar is reachable by tuning the threshold at all, whatever threshold the fit chose: a ceiling
+    below the bar needs a better answerability signal, not another threshold."""
+    answerable = [r for r in results if not r.refuse]
+    to_refuse = [r for r in results if r.refuse]
+    if not answerable or not to_refuse:
+        return None
+    best = None
+    for t in sorted({r.answerability for r in results if r.answerability is not None} | {0.0}):
+        refused = [r.refused or (r.answerability is not None and r.answerability < t) for r in results]
+        false = sum(f for f, r in zip(refused, results) if not r.refuse) / len(answerable)
+        if false <= max_false + 1e-12:
+            recall = sum(f for f, r in zip(refused, results) if r.refuse) / len(to_refuse)
+            best = recall if best is None else max(best, recall)
+    return best
 
 
 def summarize(results: list[QuestionResult]) -> dict:
@@ -249,6 +287,10 @@ def summarize(results: list[QuestionResult]) -> dict:
         "citation_precision": _mean(r.citation_precision for r in results),
         "citation_recall": _mean(r.citation_recall for r in results),
         "number_grounding": _mean(r.number_grounding for r in results),
+        # diagnostics of the refusal signal (not gated): its ranking quality and the best refusal recall a threshold
+        # could reach within CEILING_FALSE_REFUSALS of answerable questions refused
+        "answerability_auc": answerability_auc(results),
+        "refusal_ceiling": refusal_ceiling(results),
         "latency_p50": statistics.median(seconds) if seconds else None,
         "latency_p95": _percentile(seconds, 95),
     }

@@ -23,7 +23,7 @@ class Hit:
     paragraph: int
     section: str
     text: str  # the whole paragraph
-    score: float
+    score: float  # the fused retrieval score; 0 for a paragraph added to an answer as a quoted list item
     dense_score: float | None = None
     bm25_score: float | None = None
     chunk: str | None = None  # the chunk text that matched, when a paragraph was split
@@ -77,6 +77,9 @@ class Answer:
     related: list[Hit] = field(default_factory=list)  # closest paragraphs shown with a refusal
     answerer: str = "extractive"
     seconds: float = 0.0
+    # the extractive answerer's calibrated probability that the retrieved evidence answers the question (the weakest
+    # region/year group's); None when no evidence was scored (a catalogue refusal, an LLM answer)
+    answerability: float | None = None
 
     def __str__(self) -> str:
         return self.text

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from rag.answering.checked_stream import CheckedStream
 from rag.answering.evidence import states_unseen_figure
+from rag.answering.extractive import with_quoted
 from rag.answering.prompts import REFUSAL
 from rag.answering.verify import verify
 from rag.retrieval.retrieve import Retrieval
@@ -76,8 +77,10 @@ def extractive_answer(question: str, retrieval: Retrieval, answerer, notes=(), t
     t0 = time.perf_counter() if t0 is None else t0
     if not retrieval.plan.groups:
         return refusal(question, retrieval, "extractive", list(notes) + retrieval.plan.missing, t0)
-    text, _ = answerer.compose(question, retrieval)
-    return finish(question, text, retrieval, "extractive", list(notes), t0)
+    text, picks, answerability = answerer.compose(question, retrieval)
+    answer = finish(question, text, with_quoted(retrieval, picks), "extractive", list(notes), t0)
+    answer.answerability = answerability
+    return answer
 
 
 def llm_answer_checked(question: str, retrieval: Retrieval, llm, prompt, extractive, stream: bool = False):

@@ -10,11 +10,15 @@ group's fitted answerability is below the policy's threshold or every sentence s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
 from ingest.headings import without_level1_number
+from ingest.model import Paragraph
+from rag.answering.enumeration import items_after
 from rag.answering.evidence import (
     FEATURES,
     Candidate,
@@ -26,8 +30,10 @@ from rag.answering.evidence import (
 )
 from rag.answering.scorer import Policy, Scorer
 from rag.answering.standout import ReportSentences
+from rag.index.sentences import split_sentences
 from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time, role, section_role
+from rag.types import Hit
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
 _HAS_FIGURE = FEATURES.index("has_figure")
@@ -67,13 +73,62 @@ class ExtractiveAnswerer:
         x = np.stack([c.x for c in cands]) if cands else np.zeros((0, len(FEATURES)), np.float32)
         return cands, x, self.scorer.predict(x)
 
-    def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick]]:
+    def compose(self, question: str, retrieval: Retrieval) -> tuple[str, list[Pick], float | None]:
+        """The answer text, the quoted picks, and the weakest group's answerability (None with no group)."""
         wanted = self.scorer.figure_wanted(question)
         cands, x, probs = self.score(question, retrieval, wanted)
         standouts = self.report_sentences.standouts(retrieval.qvec, retrieval.groups)
         rows = group_rows(question, retrieval.groups, cands, x, probs, standouts)
         answerable, confident = (group_probabilities(rows, m) for m in (self.scorer.answerable, self.scorer.confident))
-        return compose(retrieval, cands, probs, answerable, self.scorer.policy, confident, wanted)
+        text, picks = compose(
+            retrieval,
+            cands,
+            probs,
+            answerable,
+            self.scorer.policy,
+            confident,
+            wanted,
+            partial(announced_items, self.index.corpus),
+        )
+        return text, picks, min(answerable, default=None)
+
+
+def announced_items(corpus, c: Candidate) -> list[Candidate]:
+    """The opening sentences of the numbered items a quoted sentence announces (rag.answering.enumeration), as
+    candidates of its group; an item in another paragraph brings that paragraph as a hit."""
+    report = corpus.report(c.hit.report_id)
+    out = []
+    for item in items_after(report, c.hit.paragraph, c.text):
+        p = report.paragraph(item.paragraph)
+        hit = c.hit if p.number == c.hit.paragraph else _unretrieved(c.hit, p)
+        index = next((i for i, (start, _) in enumerate(split_sentences(p.text)) if start == item.start), 0)
+        out.append(Candidate(c.group, hit, c.rank, index, item.text, c.time, np.zeros_like(c.x)))
+    return out
+
+
+def _unretrieved(hit: Hit, p: Paragraph) -> Hit:
+    """Paragraph `p` of the hit's report as a hit that retrieval did not score (Hit.score 0)."""
+    return replace(
+        hit,
+        paragraph=p.number,
+        section=p.section,
+        text=p.text,
+        score=0.0,
+        dense_score=None,
+        bm25_score=None,
+        chunk=None,
+    )
+
+
+def with_quoted(retrieval: Retrieval, picks: list[Pick]) -> Retrieval:
+    """The retrieval with the paragraphs the answer quotes beyond those retrieved (list items) added to their groups,
+    so that their citations check and show like any other."""
+    groups = [(g, list(hits)) for g, hits in retrieval.groups]
+    for k in picks:
+        hits = groups[k.candidate.group][1]
+        if all(h.id != k.candidate.hit.id for h in hits):
+            hits.append(k.candidate.hit)
+    return Retrieval(retrieval.plan, groups, retrieval.qvec)
 
 
 def group_probabilities(rows: np.ndarray, model) -> list[float]:
@@ -126,16 +181,21 @@ def compose(
     policy: Policy,
     confident: list[float] | None = None,
     figure_wanted: float = 0.0,
+    expand: Callable[[Candidate], list[Candidate]] | None = None,
 ) -> tuple[str, list[Pick]]:
     """The answer text with citation marks and the picks it quotes; "" when no group is answered. A group is framed
     as the most relevant text, not as the answer, when its `confident` probability is below policy.frame_below, or
     when the question more likely wants a figure than not (`figure_wanted`, the scorer's figure-question model) and
-    none of the group's quotes states one: a quote without a figure cannot be the figure asked for."""
+    none of the group's quotes states one: a quote without a figure cannot be the figure asked for. `expand` gives the
+    items a quoted sentence announces (announced_items): they are quoted after it when the question more
+    likely does not want a figure (one that does is answered by the sentence's own figure, not by the list after it)."""
     groups = retrieval.groups
     comparison = len(groups) > 1
     lines, used = [], []
     for g, (group, _) in enumerate(groups):
         picks = select(cands, probs, g, answerable[g], policy, group.time)
+        if expand is not None and figure_wanted < 0.5:
+            picks = _with_items(picks, expand)
         if not picks:
             if comparison:
                 lines.append(f"- {group.label}：未提及。")
@@ -149,6 +209,16 @@ def compose(
     if not used:
         return "", []
     return "\n".join(lines), used
+
+
+def _with_items(picks: list[Pick], expand: Callable[[Candidate], list[Candidate]]) -> list[Pick]:
+    """The picks, each followed by the items it announces (with its probability), none quoted twice."""
+    out: list[Pick] = []
+    for k in picks:
+        for c in [k.candidate, *expand(k.candidate)]:
+            if not any(c.hit.id == o.candidate.hit.id and (c.text in o.candidate.text) for o in out):
+                out.append(Pick(c, k.p) if c is not k.candidate else k)
+    return out
 
 
 def _quote(picks: list[Pick], asked: Time | None) -> str:

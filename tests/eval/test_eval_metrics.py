@@ -287,3 +287,31 @@ def test_summarize_means_and_latency():
 def test_summarize_empty():
     s = summarize([])
     assert s["n"] == 0 and s["hit@1"] is None and s["latency_p95"] is None
+
+
+def _scored(refuse: bool, refused: bool, answerability: float | None):
+    from eval.metrics import QuestionResult
+
+    return QuestionResult(
+        "q", "fact", refuse, refused, None, None, None, None, refuse == refused, None, False, None, None, None, 0.0,
+        answerability,
+    )  # fmt: skip
+
+
+def test_refusal_ceiling_is_the_best_stricter_threshold_within_the_false_refusal_budget():
+    from eval.metrics import answerability_auc, refusal_ceiling
+
+    # 20 answerable questions scored 0.30..0.49; to refuse: one catalogue refusal (no score), two scored low, one high
+    answerable = [_scored(False, False, round(0.30 + i / 100, 2)) for i in range(20)]
+    to_refuse = [_scored(True, True, None), _scored(True, False, 0.10), _scored(True, False, 0.25)]
+    high = _scored(True, False, 0.45)
+    results = answerable + to_refuse + [high]
+    # a threshold of 0.31 refuses the two low ones and one answerable question (5%): 3 of 4
+    assert refusal_ceiling(results) == pytest.approx(3 / 4)
+    # refusing the high one too (a threshold above 0.45) refuses 16 of 20 answerable questions
+    assert refusal_ceiling(results, max_false=0.75) == pytest.approx(3 / 4)
+    assert refusal_ceiling(results, max_false=0.80) == pytest.approx(1.0)
+    # AUC: the two low ones rank below all 20 answerable questions; 0.45 below 4 of them, tied with one
+    assert answerability_auc(results) == pytest.approx((20 + 20 + 4.5) / 60)
+    assert refusal_ceiling(answerable) is None and answerability_auc(to_refuse) is None
+    assert summarize(results)["refusal_ceiling"] == pytest.approx(3 / 4)

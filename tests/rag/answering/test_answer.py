@@ -307,8 +307,9 @@ def check_citations(ans: Answer) -> None:
         assert c.mark in ans.text
         assert c.quote and c.quote in c.text, c
         assert isinstance(c.paragraph, int) and c.region and c.section is not None
-    for h in ans.contexts:
-        assert isinstance(h.score, float) and h.score > 0
+    cited = {c.id for c in ans.citations}
+    for h in ans.contexts:  # retrieved (a fused score), or a list item the answer quotes, added unscored
+        assert isinstance(h.score, float) and (h.score > 0 or (h.score == 0 and h.id in cited))
 
 
 def _id(case) -> str:
@@ -400,6 +401,17 @@ def test_ask_returns_answer_with_contexts(assistant):
     assert (c.region, c.short, c.year, c.report_id) == ("济南市", "济南", 2024, "济南-2024")
     assert c.id in {h.id for h in ans.contexts}
     assert ans.seconds > 0
+
+
+def test_answerability_is_the_score_the_refusal_decision_used(assistant):
+    """An answer carries its evidence's answerability, at or above the policy's refusal threshold; a refusal from the
+    catalogue scored no evidence."""
+    ans = assistant.ask(QUESTION)
+    assert ans.answerability is not None
+    assert assistant.extractive.scorer.policy.refuse_below <= ans.answerability <= 1.0
+    assert ans.to_dict()["answerability"] == ans.answerability
+    missing = assistant.ask("杭州2024年GDP增长目标是多少？")
+    assert missing.refused and missing.answerability is None
 
 
 def test_to_dict_is_json_with_marks(assistant):

@@ -246,3 +246,28 @@ def test_a_sentence_without_a_time_in_a_planning_section_is_not_last_years_answe
     a = extra.ask("辽宁去年GDP增长多少")
     assert _cited(a, "辽宁-2026", "地区生产总值增长3.7%"), a.text
     assert "年均增长5%左右" not in a.text
+
+
+@pytest.mark.parametrize(
+    "question, report_id, items",
+    [
+        ("河北今年重点做好哪几个方面的工作？", "河北-2026", ("（一）全力办好国家大事", "（六）切实增进百姓福祉")),
+        ("宁夏今年实施哪五大战略？", "宁夏-2026", ("一是坚定实施扩大内需战略", "五是坚定实施能源强区战略")),
+    ],
+)
+def test_a_quoted_sentence_announcing_a_list_is_followed_by_its_items(extra, question, report_id, items):
+    """The sentence that announces the list ("重点做好六个方面工作。") is quoted with the items' opening sentences,
+    each cited to its own paragraph, which the answer's contexts then hold."""
+    a = extra.ask(question)
+    assert not a.refused
+    for item in items:
+        assert item in a.text, a.text
+        assert _cited(a, report_id, item)
+    contexts = {h.id for h in a.contexts}
+    assert all(c.id in contexts for c in a.citations)
+
+
+def test_a_figure_question_is_answered_by_the_figure_not_by_the_list_after_it(extra):
+    a = extra.ask("宁夏今年要办多少件民生实事？")
+    assert _cited(a, "宁夏-2026", "重点办好45件民生实事"), a.text
+    assert "一是深化就业增收共富工程" not in a.text
