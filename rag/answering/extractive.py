@@ -45,6 +45,7 @@ class Pick:
 
     candidate: Candidate
     p: float
+    item: bool = False  # an item of a list a quoted sentence announces: quoted on a line of its own
 
 
 class ExtractiveAnswerer:
@@ -217,12 +218,13 @@ def _with_items(picks: list[Pick], expand: Callable[[Candidate], list[Candidate]
     for k in picks:
         for c in [k.candidate, *expand(k.candidate)]:
             if not any(c.hit.id == o.candidate.hit.id and (c.text in o.candidate.text) for o in out):
-                out.append(Pick(c, k.p) if c is not k.candidate else k)
+                out.append(Pick(c, k.p, item=True) if c is not k.candidate else k)
     return out
 
 
 def _quote(picks: list[Pick], asked: Time | None) -> str:
-    """据<report>（<time>）：sentence【mark】…, sentences in reading order, one heading per report and time."""
+    """据<report>（<time>）：sentence【mark】…, sentences in reading order, one heading per report and time; the items
+    of an announced list one per line."""
     ordered = sorted(picks, key=lambda k: (k.candidate.hit.report_id, k.candidate.hit.paragraph, k.candidate.index))
     parts: list[str] = []
     last = None
@@ -232,7 +234,7 @@ def _quote(picks: list[Pick], asked: Time | None) -> str:
         if head != last:
             parts.append(("\n" if parts else "") + f"据{head}：")
             last = head
-        parts.append(_ensure_stop(c.text) + c.hit.mark)
+        parts.append(("\n" if k.item else "") + _ensure_stop(c.text) + c.hit.mark)
     return "".join(parts)
 
 
