@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 # Levels: 0 unnumbered titles (2023年重点工作, 名词解释, 附件1), 1 一、, 2 （一）, 3 1. / "1 ", 4 ○ / 【】.
-_L1 = re.compile(r"^[一二三四五六七八九十]{1,3}、")
-_L2 = re.compile(r"^[(（][一二三四五六七八九十]{1,3}[)）]")
+# the numbers of levels 1 and 2 (group 1: the number in Chinese numerals; rag.answering.enumeration reads it)
+LEVEL1 = re.compile(r"^([一二三四五六七八九十]{1,3})、")
+LEVEL2 = re.compile(r"^[(（]([一二三四五六七八九十]{1,3})[)）]")
 _L3 = re.compile(r"^\d{1,2}(?:[.．、](?!\d)|\s+)(?=\S)")
 _L4_MARK = re.compile(r"^[○●◆■□◇]\s*")
 _L4_BRACKET = re.compile(r"^【[^】]{1,30}】$")
@@ -41,14 +42,14 @@ class Heading:
 
 def without_level1_number(title: str) -> str:
     """A title without its 一、 number ("二、2024年工作安排" -> "2024年工作安排")."""
-    return _L1.sub("", title, count=1).lstrip()
+    return LEVEL1.sub("", title, count=1).lstrip()
 
 
 def numbered_level(line: str) -> int | None:
     """1 for 一、, 2 for （一）, 3 for 1. / "1 ", 4 for ○ and 【】; None when unnumbered."""
-    if _L1.match(line):
+    if LEVEL1.match(line):
         return 1
-    if _L2.match(line):
+    if LEVEL2.match(line):
         return 2
     if _L3.match(line):
         return 3
@@ -63,7 +64,7 @@ def is_strong_start(line: str, in_footnotes: bool) -> bool:
         return True
     if in_footnotes and FOOTNOTE_NUMBER.match(line):
         return True
-    return bool(_L1.match(line) or _L2.match(line) or _L4_MARK.match(line) or _L4_BRACKET.match(line))
+    return bool(LEVEL1.match(line) or LEVEL2.match(line) or _L4_MARK.match(line) or _L4_BRACKET.match(line))
 
 
 def find_heading(line: str, prev_complete: bool) -> Heading | None:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.headings import numbered_level
+from ingest.headings import LEVEL1, LEVEL2, numbered_level
 from ingest.model import Report
 from rag.index.sentences import split_sentences
 
 _CN = "一二三四五六七八九十"
-# style -> pattern of an ordinal at the start of a sentence (group 1: the number)
+# style -> pattern of an ordinal at the start of a sentence (group 1: the number); the heading levels' own for 一、/（一）
 _STYLES = {
     "是": re.compile(rf"^([{_CN}]{{1,3}})是"),
-    "（一）": re.compile(rf"^[（(]([{_CN}]{{1,3}})[)）]"),
-    "一、": re.compile(rf"^([{_CN}]{{1,3}})、"),
+    "（一）": LEVEL2,
+    "一、": LEVEL1,
     "第一": re.compile(rf"^第([{_CN}]{{1,3}})[，,、：:是]"),
     "1.": re.compile(r"^(\d{1,2})(?:[.．、](?!\d))"),
     "（1）": re.compile(r"^[（(](\d{1,2})[)）]"),
@@ -38,6 +38,7 @@ class Item:
     """One item's opening sentence: where it stands and its text."""
 
     paragraph: int
+    index: int  # the sentence's index in its paragraph (rag.index.sentences.split_sentences)
     start: int
     end: int
     text: str
@@ -69,16 +70,17 @@ def ordinal(sentence: str) -> tuple[str, int] | None:
 
 
 def _sentences_after(report: Report, paragraph: int, offset: int):
-    """(paragraph number, start, end, text, heading level) of the sentences after `offset` in `paragraph`, then of the
-    following paragraphs; the level (ingest.headings.numbered_level, 0 when unnumbered) only for a heading's."""
+    """(paragraph number, sentence index, start, end, text, heading level) of the sentences after `offset` in
+    `paragraph`, then of the following paragraphs; the level (ingest.headings.numbered_level, 0 when unnumbered) only
+    for a heading's."""
     last = min(len(report.paragraphs), paragraph + MAX_PARAGRAPHS)
     for number in range(paragraph, last + 1):
         p = report.paragraph(number)
         level = (numbered_level(p.text) or 0) if p.kind == "heading" and number != paragraph else None
-        for start, end in split_sentences(p.text):
+        for index, (start, end) in enumerate(split_sentences(p.text)):
             if number == paragraph and start < offset:
                 continue
-            yield number, start, end, p.text[start:end], level
+            yield number, index, start, end, p.text[start:end], level
 
 
 def items_after(report: Report, paragraph: int, sentence: str) -> list[Item]:
@@ -93,18 +95,18 @@ def items_after(report: Report, paragraph: int, sentence: str) -> list[Item]:
         return []
     items: list[Item] = []
     style: str | None = None
-    for number, start, end, body, level in _sentences_after(report, paragraph, at + len(sentence)):
+    for number, index, start, end, body, level in _sentences_after(report, paragraph, at + len(sentence)):
         mark = ordinal(body)
         if style is None:  # the very next sentence decides whether a list follows
             if mark is None or mark[1] != 1:
                 return []
             style = mark[0]
-            items.append(Item(number, start, end, body))
+            items.append(Item(number, index, start, end, body))
             continue
         if mark is not None and mark[0] == style:
             if mark[1] != len(items) + 1:
                 break
-            items.append(Item(number, start, end, body))
+            items.append(Item(number, index, start, end, body))
             if len(items) == MAX_ITEMS:
                 break
         elif level is not None and level <= _LEVEL[style]:

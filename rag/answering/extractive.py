@@ -30,7 +30,6 @@ from rag.answering.evidence import (
 )
 from rag.answering.scorer import Policy, Scorer
 from rag.answering.standout import ReportSentences
-from rag.index.sentences import split_sentences
 from rag.retrieval.retrieve import Retrieval
 from rag.retrieval.timeline import Time, role, section_role
 from rag.types import Hit
@@ -102,8 +101,7 @@ def announced_items(corpus, c: Candidate) -> list[Candidate]:
     for item in items_after(report, c.hit.paragraph, c.text):
         p = report.paragraph(item.paragraph)
         hit = c.hit if p.number == c.hit.paragraph else _unretrieved(c.hit, p)
-        index = next((i for i, (start, _) in enumerate(split_sentences(p.text)) if start == item.start), 0)
-        out.append(Candidate(c.group, hit, c.rank, index, item.text, c.time, np.zeros_like(c.x)))
+        out.append(Candidate(c.group, hit, c.rank, item.index, item.text, c.time, np.zeros_like(c.x)))
     return out
 
 

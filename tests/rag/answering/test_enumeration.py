@@ -9,6 +9,7 @@ import pytest
 from ingest import load_reports
 from ingest.model import Paragraph, Report
 from rag.answering.enumeration import items_after, ordinal
+from rag.index.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parents[3]
 EXTRA = ROOT.parent / "shared" / "corpus-extra"
@@ -51,6 +52,7 @@ def test_items_inside_the_announcing_paragraph(sample):
     assert items[0].text == "一是新型能源强市场景。" and items[-1].text == "七是乐享保定场景。"
     text = report.paragraph(16).text
     assert all(text[i.start : i.end] == i.text for i in items)
+    assert all(split_sentences(text)[i.index] == (i.start, i.end) for i in items)
     second = items_after(report, 17, "第二,按照我市“11258”总体部署[17],打造独具保定特质的5个标志场景。")
     assert [i.text for i in second][-1] == "五是文化保定场景。" and len(second) == 5
 
