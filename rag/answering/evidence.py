@@ -165,7 +165,7 @@ def _within(t: Time, asked: list[Time]) -> bool:
     return not t.is_period and any(a.is_period and a.start <= t.start <= a.end for a in asked)
 
 
-def _section_role(hit: Hit) -> str | None:
+def hit_section_role(hit: Hit) -> str | None:
     """The role of the hit's top section when its title's times are all reviewed or all planned
     ("二、“十五五”时期目标任务和2026年工作安排": plan): the role of a sentence there whose text names no time."""
     return section_role(hit.section.split(" > ")[0], hit.year)
@@ -195,7 +195,7 @@ def candidates(
                 has_fig = 1.0 if extract_numbers(text) else 0.0
                 match = 1.0 if asked and st is not None and st in asked else 0.0
                 conflict = 1.0 if asked and st is not None and not match and not _within(st, asked) else 0.0
-                srole = role(st, hit.year) if st is not None else _section_role(hit)
+                srole = role(st, hit.year) if st is not None else hit_section_role(hit)
                 if st is None and asked and srole is not None and role(asked[0], hit.year) not in (None, srole):
                     conflict = 1.0  # no time of its own, in a section all of whose times are on the other side
                 x = np.array(

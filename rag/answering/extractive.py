@@ -27,11 +27,12 @@ from rag.answering.evidence import (
     candidates,
     group_names,
     group_rows,
+    hit_section_role,
 )
 from rag.answering.scorer import Policy, Scorer
 from rag.answering.standout import ReportSentences
 from rag.retrieval.retrieve import Retrieval
-from rag.retrieval.timeline import Time, role, section_role
+from rag.retrieval.timeline import Time, role
 from rag.types import Hit
 
 FRAME = "（报告未直接说明，以下为最相关的原文）"
@@ -243,10 +244,9 @@ def _head(c: Candidate, asked: Time | None) -> str:
     hit = c.hit
     name = f"{hit.region}{hit.year}年政府工作报告"
     if c.time is None and asked is not None:
-        top = hit.section.split(" > ")[0]
-        section = section_role(top, hit.year)
+        section = hit_section_role(hit)
         if section is not None and section != role(asked, hit.year):
-            return f"{name}（{without_level1_number(top)}）"
+            return f"{name}（{without_level1_number(hit.section.split(' > ')[0])}）"
     time = c.time or asked
     return f"{name}（{time.label(hit.year)}）" if time is not None else name
 
